@@ -1,0 +1,218 @@
+/*
+ * loom.h: the library every loom program shares.
+ *
+ * Conventions.  Nothing in lib/ prints or exits: a function that can fail
+ * returns -1 (or NULL, or an invalid jv) and writes a one-line message,
+ * lowercase and without a full stop, into the caller's buffer `err` of
+ * LOOM_ERRLEN bytes.  Ownership of every jv is stated at each declaration:
+ * "consumes" means the function takes over the reference the caller passed,
+ * "borrows" that the caller keeps it, "returns new" that the caller must
+ * free the result.  The public API carries the loom_ prefix.
+ */
+#ifndef LOOM_H
+#define LOOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <jv.h>
+
+#define LOOM_ERRLEN	512
+
+#ifndef LOOM_VERSION
+#define LOOM_VERSION	"0.1"
+#endif
+
+/* ---- util.c: small helpers ---------------------------------------- */
+
+/* Prints usage to stdout and exits 0 when status is 0 (for --help), else
+ * to stderr and exits with status.  usage is the man page SYNOPSIS. */
+void	 loom_usage(const char *usage, int status)
+	    __attribute__((__noreturn__));
+
+/* Prints "PROGRAM VERSION" to stdout and exits 0 (for --version). */
+void	 loom_version(void) __attribute__((__noreturn__));
+
+/* Reads a whole file ("-" is stdin) into a new NUL-terminated buffer.
+ * Returns the buffer (free it) and stores its length, or NULL. */
+char	*loom_slurp(const char *path, size_t *lenp, char *err);
+
+/* Writes v compactly and a newline to fp.  Consumes v.  Returns -1 when
+ * the stream has failed (check ferror for the reason). */
+int	 loom_emit(FILE *fp, jv v);
+
+/* Kind checks that never abort: borrow v. */
+int	 loom_is_string(jv v);
+int	 loom_is_object(jv v);
+int	 loom_is_array(jv v);
+
+/* Returns a new copy of obj[key], or jv_null() when absent.  Borrows obj,
+ * which must be an object. */
+jv	 loom_get(jv obj, const char *key);
+
+/* The string obj[key] copied into a new malloc'd string, or NULL when it
+ * is absent or not a string.  Borrows obj. */
+char	*loom_get_str(jv obj, const char *key);
+
+/* Quotes s for a message: "s", with control characters escaped and cut
+ * at about 60 bytes.  Returns a pointer into one of a few rotating static
+ * buffers, so up to four may be used in one printf. */
+const char *loom_q(const char *s);
+
+/* Wall clock in seconds since the epoch, with sub-second precision. */
+double	 loom_now(void);
+
+/* Monotonic clock in seconds. */
+double	 loom_mono(void);
+
+/* ---- reader.c: JSON values from a file, line by line -------------- */
+
+/*
+ * A reader feeds one file, a line at a time, to one long-lived jq parser
+ * and hands back each complete value with the line it ended on and its
+ * raw bytes.  It strips a UTF-8 byte-order mark, accepts CRLF, rejects
+ * NUL bytes, and stops at the first error.
+ */
+struct loom_reader;
+
+/* Opens path ("-" or NULL for stdin).  NULL on failure. */
+struct loom_reader *loom_reader_open(const char *path, char *err);
+
+/* Stores the next value in *vp (returns new) and returns 1; returns 0 at
+ * the end of the input, -1 on error with the message in err, already
+ * prefixed "FILE:LINE: ". */
+int	 loom_reader_next(struct loom_reader *r, jv *vp, char *err);
+
+/* The name used in messages ("-" reads as "stdin"). */
+const char *loom_reader_name(const struct loom_reader *r);
+
+/* The line the last value ended on, counting from 1. */
+long	 loom_reader_line(const struct loom_reader *r);
+
+/* The raw bytes of the last value, without the whitespace around it, and
+ * their offset in the file.  Valid until the next call. */
+const char *loom_reader_raw(const struct loom_reader *r, size_t *lenp,
+	    off_t *offp);
+
+/* Nonzero when the file can be read again with pread (a regular file). */
+int	 loom_reader_fd(const struct loom_reader *r);
+
+void	 loom_reader_close(struct loom_reader *r);
+
+/* ---- map.c: string to index ---------------------------------------- */
+
+/* An open-addressing hash table from byte strings to nonnegative ints.
+ * The keys are copied into an arena that lives as long as the map. */
+struct loom_map;
+
+struct loom_map *loom_map_new(void);
+void	 loom_map_free(struct loom_map *m);
+
+/* Returns the value stored under key, or -1. */
+long	 loom_map_get(const struct loom_map *m, const char *key, size_t len);
+
+/* Stores key -> val unless key is present.  Returns -1 when it was stored,
+ * the existing value when present, -2 when out of memory.  When keyp is
+ * not NULL it receives the map's own NUL-terminated copy of the key. */
+long	 loom_map_put(struct loom_map *m, const char *key, size_t len,
+	    long val, const char **keyp);
+
+size_t	 loom_map_count(const struct loom_map *m);
+
+/* ---- graph.c: the task graph ------------------------------------- */
+
+/*
+ * Tasks are numbered 0..n-1 in the order they were added.  After
+ * loom_graph_check the dependencies are resolved to numbers, every task
+ * has a level, and order[] lists the tasks by level, ties by number.
+ */
+struct loom_graph {
+	size_t		  n;
+	const char	**id;		/* the map's copies */
+	uint32_t	 *dep_off;	/* deps of i: dep[dep_off[i]..dep_off[i+1]] */
+	uint32_t	 *dep;
+	uint32_t	 *rdep_off;	/* dependents, built by check */
+	uint32_t	 *rdep;
+	uint32_t	 *level;
+	uint32_t	 *order;
+	uint32_t	  nlevels;
+	/* private */
+	struct loom_map	 *ids;
+	char		**depname;	/* names until resolved */
+	size_t		  ndep, capdep, cap;
+};
+
+struct loom_graph *loom_graph_new(void);
+void	 loom_graph_free(struct loom_graph *g);
+
+/* Adds a task.  Returns its number, or -1 when the id is taken, with the
+ * number of the first in *firstp. */
+long	 loom_graph_add(struct loom_graph *g, const char *id, size_t len,
+	    long *firstp);
+
+/* Adds a dependency of the task added last, by name. */
+int	 loom_graph_add_dep(struct loom_graph *g, const char *dep, size_t len);
+
+/* The number of the task with this id, or -1. */
+long	 loom_graph_find(const struct loom_graph *g, const char *id);
+
+/*
+ * Resolves the dependencies and computes levels in time linear in tasks
+ * plus edges.  For every problem it calls report(ctx, task, message)
+ * (unknown dependency, self-dependency) and, for a cycle, once with task
+ * -1 and "dependency cycle: a -> b -> a", where each arrow reads "depends
+ * on".  Returns the number of problems; 0 means the graph is sound.
+ */
+size_t	 loom_graph_check(struct loom_graph *g,
+	    void (*report)(void *ctx, long task, const char *msg), void *ctx);
+
+/* ---- role.c: roles from capabilities and descriptions ------------ */
+
+/* The role for a task without one: from the capabilities first, then
+ * from keywords in the description, else "general".  Returns a static
+ * string.  Borrows requires (an array, or null) and description. */
+const char *loom_role_derive(jv requires, const char *description);
+
+/* Nonzero when s is a valid role or agent name: [a-z][a-z0-9_]*. */
+int	 loom_name_ok(const char *s);
+
+/* ---- path.c: paths that stay inside the work directory ----------- */
+
+/* The work directory: opt when not NULL, else $LOOM_WORKDIR, else "loom". */
+const char *loom_workdir(const char *opt);
+
+/* 0 when p is a relative path without a ".." component and not empty;
+ * else -1 with the reason in err. */
+int	 loom_path_check(const char *p, char *err);
+
+/* ---- pylit.c: Python literals, read and never evaluated ------------ */
+
+/*
+ * Reads a Python source made only of assignments of literals, either at
+ * module level or indented in class bodies ("class CompiledPrompt:"), and
+ * returns an object mapping each assigned name to its value (returns new).
+ * Strings in every quoting (single, double, triple, r-prefixed), numbers,
+ * True/False/None, lists, tuples and sets (as arrays), dicts with string
+ * keys, comments, docstrings, trailing commas and implicit string
+ * concatenation are read; anything else is an error.  The class names
+ * are kept under "__class__" as an array.  On error returns an invalid jv
+ * without a message and fills err with "NAME:LINE: what is wrong".
+ */
+jv	 loom_pylit_parse(const char *buf, size_t len, const char *name,
+	    char *err);
+
+/* Nonzero when buf looks like such a Python source rather than JSON or
+ * loom's hand-written format. */
+int	 loom_pylit_sniff(const char *buf, size_t len);
+
+/* ---- hand.c: loom's hand-written plan format (loom-parse) ---------- */
+
+/* ---- loom-spawn's lib files ---------------------------------------- */
+
+/* ---- loom-merge's and loom-report's lib files ---------------------- */
+
+/* ---- agents' lib files ---------------------------------------------- */
+
+#endif /* LOOM_H */
