@@ -43,6 +43,7 @@ struct levels {
 	struct loom_graph *g;
 	struct source	 src;
 	const char	**files;
+	size_t		 nfiles;
 	/* per task */
 	uint32_t	*off;		/* in the file, or in src.mem */
 	uint32_t	*len;
@@ -596,6 +597,37 @@ draw(struct levels *L, const char *fmt)
 	free(buf);
 }
 
+/* Everything lives here, reachable to the end, so that a leak checker
+ * tells real leaks from memory still in use at exit. */
+static struct levels L;
+
+static void
+cleanup(void)
+{
+	size_t i;
+
+	for (i = 0; i < L.nother; i++)
+		free(L.other[i]);
+	free(L.other);
+	free(L.plan);
+	for (i = 0; L.files != NULL && i < L.nfiles; i++)
+		free((void *)L.files[i]);
+	free(L.files);
+	free(L.off);
+	free(L.len);
+	free(L.line);
+	free(L.file);
+	free(L.role);
+	free(L.flags);
+	free(L.nextnum);
+	free(L.src.mem);
+	if (L.src.fd >= 0)
+		close(L.src.fd);
+	loom_graph_free(L.g);
+	loom_map_free(L.roles);
+	loom_map_free(L.agents);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -606,14 +638,12 @@ main(int argc, char **argv)
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	struct levels L;
 	const char *fmt = NULL, *stdin_only[] = { "-" };
 	const char **files;
 	char *buf = NULL;
 	size_t nfiles, i, cap = 0, bad;
 	int ch, seekable;
 
-	memset(&L, 0, sizeof(L));
 	while ((ch = getopt_long(argc, argv, "w:d:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'w':
@@ -645,14 +675,14 @@ main(int argc, char **argv)
 	    NULL || (L.agents = loom_map_new()) == NULL)
 		err(2, NULL);
 	L.files = xgrow(NULL, nfiles, sizeof(*L.files));
+	memset(L.files, 0, nfiles * sizeof(*L.files));
+	L.nfiles = nfiles;
 	L.src.fd = -1;
 	seekable = nfiles == 1;
 	for (i = 0; i < nfiles; i++) {
 		L.curfile = i;
 		read_file(&L, files[i], seekable);
 	}
-	if (L.errors > 0)
-		exit(1);
 	bad = loom_graph_check(L.g, report, &L);
 	if (bad == (size_t)-1)
 		err(2, NULL);
@@ -673,6 +703,8 @@ main(int argc, char **argv)
 		for (i = 0; i < L.g->n; i++)
 			write_task(&L, L.g->order[i], &buf, &cap);
 	}
+	free(buf);
+	cleanup();
 	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0)
 		err(2, "stdout");
 	return 0;
