@@ -152,13 +152,18 @@ add_task(struct parse *p, jv t, long line)
 	};
 	jv id, out, v;
 	const char *key;
-	int i;
+	int i, rc = 0;
 
-	id = loom_get(t, "id");
-	if (jv_get_kind(id) != JV_KIND_STRING ||
-	    jv_string_length_bytes(jv_copy(id)) == 0 || has_nul(id)) {
-		bad(p, line, "task \"id\" must be a non-empty string, got %s",
-		    jv_get_kind(id) == JV_KIND_NULL ? "none" : show(id));
+	id = jv_object_get(jv_copy(t), jv_string("id"));
+	if (!jv_is_valid(id))
+		rc = bad(p, line, "task without \"id\"");
+	else if (jv_get_kind(id) != JV_KIND_STRING ||
+	    jv_string_length_bytes(jv_copy(id)) == 0)
+		rc = bad(p, line, "task \"id\" must be a non-empty string, "
+		    "got %s", show(id));
+	else if (has_nul(id))
+		rc = bad(p, line, "task \"id\" holds a NUL byte");
+	if (rc != 0) {
 		jv_free(id);
 		jv_free(t);
 		return -1;

@@ -1082,8 +1082,12 @@ loom_pylit_parse(const char *buf, size_t len, const char *name, char *err)
 int
 loom_pylit_sniff(const char *buf, size_t len)
 {
+	static const char *starts[] = {
+		"class ", "import ", "from ", "def ", "async ", "if ",
+		"for ", "while ", "with ", NULL
+	};
 	const char *p = buf, *end = buf + len, *e, *q;
-	size_t n;
+	size_t n, i;
 
 	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
 		p += 3;
@@ -1102,10 +1106,12 @@ loom_pylit_sniff(const char *buf, size_t len)
 	n = (size_t)(e - p);
 	if (*p == '"' || *p == '\'')
 		return 1;
-	if ((n > 6 && memcmp(p, "class ", 6) == 0) ||
-	    (n > 7 && memcmp(p, "import ", 7) == 0) ||
-	    (n > 5 && memcmp(p, "from ", 5) == 0))
-		return 1;
+	for (i = 0; starts[i] != NULL; i++)
+		if (n > strlen(starts[i]) &&
+		    memcmp(p, starts[i], strlen(starts[i])) == 0 &&
+		    (isalpha((unsigned char)p[strlen(starts[i])]) ||
+		    p[strlen(starts[i])] == '_'))
+			return 1;
 	if (!isalpha((unsigned char)*p) && *p != '_')
 		return 0;
 	for (q = p; q < e && (isalnum((unsigned char)*q) || *q == '_'); q++)
