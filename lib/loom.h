@@ -80,6 +80,12 @@ struct loom_reader;
 /* Opens path ("-" or NULL for stdin).  NULL on failure. */
 struct loom_reader *loom_reader_open(const char *path, char *err);
 
+/* Opens a reader over len bytes at buf, which the caller keeps alive
+ * until the reader is closed; name is used in messages as given.  A byte
+ * order mark at the start is skipped as for a file. */
+struct loom_reader *loom_reader_open_mem(const char *buf, size_t len,
+	    const char *name, char *err);
+
 /* Stores the next value in *vp (returns new) and returns 1; returns 0 at
  * the end of the input, -1 on error with the message in err, already
  * prefixed "FILE:LINE: ". */
