@@ -230,6 +230,29 @@ int	 loom_pylit_sniff(const char *buf, size_t len);
 
 /* ---- hand.c: loom's hand-written plan format (loom-parse) ---------- */
 
+/*
+ * loom_pylit_parse (in pylit.c) that also tells where things were: when
+ * linesp is not NULL it receives a new object mapping each assigned name
+ * to an array holding the line of the assignment, then, when the value is
+ * a list, tuple or set, the line each of its elements starts on (or an
+ * invalid jv on error).
+ */
+jv	 loom_pylit_parse_lines(const char *buf, size_t len, const char *name,
+	    jv *linesp, char *err);
+
+/*
+ * Reads loom's hand-written plan format (see loom-parse(1)) and returns a
+ * new array of records: a {"type":"plan"} record first when any "@" line
+ * was given, then one {"type":"task"} record per task, fields in the order
+ * type, id, description, requires, depends_on, then the rest as given.
+ * When linesp is not NULL it receives a new array holding the line each
+ * record starts on.  On error returns an invalid jv without a message and
+ * fills err with "NAME:LINE: what is wrong".  A byte-order mark and CRLF
+ * are accepted, NUL bytes refused.
+ */
+jv	 loom_hand_parse(const char *buf, size_t len, const char *name,
+	    jv *linesp, char *err);
+
 /* ---- loom-spawn's lib files ---------------------------------------- */
 
 /* ---- loom-merge's and loom-report's lib files ---------------------- */
