@@ -108,14 +108,15 @@ xprintf(const char *fmt, ...)
 static struct task *
 task_get(const char *id)
 {
-	long i = loom_map_get(taskmap, id, strlen(id));
+	long i;
+	int isnew = 0;
 	struct task *t;
 
-	if (i >= 0)
+	if ((i = loom_map_intern(taskmap, id, strlen(id), &isnew)) < 0)
+		err(2, NULL);
+	if (!isnew)
 		return &tasks[i];
 	tasks = grow(tasks, &captasks, ntasks, sizeof(*tasks));
-	if (loom_map_put(taskmap, id, strlen(id), (long)ntasks, NULL) == -2)
-		err(2, NULL);
 	t = &tasks[ntasks++];
 	memset(t, 0, sizeof(*t));
 	t->id = xstrdup(id);
@@ -517,14 +518,16 @@ graph_problem(jv ts)
 	jv_array_foreach(ts, i, t) {
 		jv id = loom_get(t, "id"), deps = loom_get(t, "depends_on");
 
-		loom_graph_add(g, jv_string_value(id),
-		    (size_t)jv_string_length_bytes(jv_copy(id)), NULL);
+		if (loom_graph_add(g, jv_string_value(id),
+		    (size_t)jv_string_length_bytes(jv_copy(id)), NULL) == -2)
+			err(2, NULL);
 		if (jv_get_kind(deps) == JV_KIND_ARRAY) {
 			jv_array_foreach(deps, k, d) {
-				if (jv_get_kind(d) == JV_KIND_STRING)
-					loom_graph_add_dep(g,
-					    jv_string_value(d), (size_t)
-					    jv_string_length_bytes(jv_copy(d)));
+				if (jv_get_kind(d) == JV_KIND_STRING &&
+				    loom_graph_add_dep(g, jv_string_value(d),
+				    (size_t)jv_string_length_bytes(
+				    jv_copy(d))) < 0)
+					err(2, NULL);
 				jv_free(d);
 			}
 		}
@@ -532,7 +535,8 @@ graph_problem(jv ts)
 		jv_free(deps);
 		jv_free(t);
 	}
-	loom_graph_check(g, graph_report, &c);
+	if (loom_graph_check(g, graph_report, &c) == (size_t)-1)
+		err(2, NULL);
 	loom_graph_free(g);
 	return c.msg;
 }
