@@ -557,22 +557,6 @@ strings_problem(jv v, const char *what)
 	return NULL;
 }
 
-/* NULL when every dependency in deps names a task of the next plan. */
-static char *
-deps_problem(jv deps)
-{
-	jv_array_foreach(deps, i, d) {
-		char *msg = NULL;
-
-		if (ntask_find(jv_string_value(d)) < 0)
-			msg = xprintf("no task %s", loom_q(jv_string_value(d)));
-		jv_free(d);
-		if (msg != NULL)
-			return msg;
-	}
-	return NULL;
-}
-
 /* Appends the lexical, absolute form of p to buf (no "." or ".."). */
 static int
 absolute(const char *p, char *buf, size_t size)
@@ -706,9 +690,8 @@ apply_update(struct patch *p)
 	if (strcmp(field, "description") == 0) {
 		if (jv_get_kind(p->value) != JV_KIND_STRING)
 			msg = xstrdup("description must be a string");
-	} else if ((msg = strings_problem(p->value, field)) == NULL &&
-	    strcmp(field, "depends_on") == 0)
-		msg = deps_problem(p->value);
+	} else
+		msg = strings_problem(p->value, field);
 	if (msg != NULL) {
 		reject(p, "rejected", msg);
 		goto out;
@@ -769,8 +752,6 @@ apply_add(struct patch *p)
 			t = jv_object_set(t, jv_string(lists[k]), jv_array());
 		v = loom_get(t, lists[k]);
 		msg = strings_problem(v, lists[k]);
-		if (msg == NULL && k == 1)
-			msg = deps_problem(v);
 		jv_free(v);
 		if (msg != NULL)
 			goto out;

@@ -1392,7 +1392,8 @@ svg(FILE *fp, jv fig)
 		    "y2=\"%d\" stroke=\"#dddddd\"/>\n", x, SVG_TOP - 4, x,
 		    axis);
 		fprintf(fp, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" "
-		    "fill=\"#555555\">%s</text>\n", x, axis + 16, dur(t));
+		    "fill=\"#555555\">%s</text>\n", x, axis + 16,
+		    t > 0 ? dur(t) : "0");
 	}
 	fprintf(fp, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
 	    "stroke=\"#555555\"/>\n", SVG_LABEL, axis, SVG_LABEL + pw, axis);
@@ -1417,7 +1418,7 @@ svg(FILE *fp, jv fig)
 			put_xml(fp, id);
 			fprintf(fp, ": %s, %s</title></rect>\n", st,
 			    dur(e - s));
-			if (w > 60) {
+			if (w > 7.0 * (double)strlen(id) + 10) {
 				fprintf(fp, "<text x=\"%.1f\" y=\"%d\" "
 				    "fill=\"#ffffff\">", x + 5, y + 13);
 				put_xml(fp, id);

@@ -79,10 +79,12 @@ read_json(const char *path, const char *p, size_t len, char *err)
 
 	if (!jv_is_valid(v)) {
 		jv msg = jv_invalid_get_msg(v);
+		const char *m = jv_get_kind(msg) == JV_KIND_STRING ?
+		    jv_string_value(msg) : "unknown error";
+		const char *cut = strstr(m, " (while parsing");
 
-		snprintf(err, LOOM_ERRLEN, "%s: malformed JSON: %s", path,
-		    jv_get_kind(msg) == JV_KIND_STRING ?
-		    jv_string_value(msg) : "unknown error");
+		snprintf(err, LOOM_ERRLEN, "%s: malformed JSON: %.*s", path,
+		    cut != NULL ? (int)(cut - m) : (int)strlen(m), m);
 		jv_free(msg);
 		return jv_invalid();
 	}
