@@ -20,8 +20,8 @@
 #include "loom.h"
 
 static const char usage_text[] =
-    "usage: loom-report [-s] [-f format] [-j slots] [-W width] [-w dir]\n"
-    "                   [file ...]\n";
+    "usage: loom-report [-s] [-f format] [-j slots] [-W width] [-w dir] "
+    "[file ...]\n";
 
 enum format { TEXT, MARKDOWN, JSON, SVG, HTML };
 

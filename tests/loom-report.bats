@@ -222,10 +222,7 @@ png_size() {
 @test "--help, --version and usage errors" {
 	run loom-report --help
 	assert_success
-	assert_output - <<'OUT'
-usage: loom-report [-s] [-f format] [-j slots] [-W width] [-w dir]
-                   [file ...]
-OUT
+	assert_output 'usage: loom-report [-s] [-f format] [-j slots] [-W width] [-w dir] [file ...]'
 	run loom-report --version
 	assert_output 'loom-report 0.1'
 	run loom-report -f pdf
