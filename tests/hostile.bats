@@ -3,9 +3,9 @@
 # UTF-8 in every field of every input form; ids that look like paths or
 # options; huge fields; huge plans; long chains.  Each must give the right
 # result or a clear error (exit 1, "loom-NAME: FILE:LINE: ..."), never a
-# crash (exit >= 128), a hang (timeout(1), or bats' BATS_TEST_TIMEOUT) or a file
-# written outside the work directory (commands run in run/, inputs live
-# in in/, and what changed is listed at the end of each test).
+# crash (exit >= 128), a hang (timeout(1), or bats' BATS_TEST_TIMEOUT) or
+# a file written outside the work directory (commands run in run/, inputs
+# live in in/, and what changed is listed at the end of each test).
 
 load test_helper
 bats_require_minimum_version 1.5.0
@@ -408,7 +408,8 @@ task() {
 	runs "loom-levels" loom-levels "$IN/parsed"
 	assert_equal "$st" 0
 	run tail -1 "$IN/out"
-	assert_output --regexp '^\{"type":"task","id":"z",.*"depends_on":\["d0","d1",.*,"d9999"\],.*"level":1,'
+	assert_output --regexp \
+	    '^\{"type":"task","id":"z",.*\["d0","d1",.*,"d9999"\],.*"level":1,'
 	run jq -r 'select(.id == "z") | .depends_on | length' "$IN/out"
 	assert_output 10000
 }
