@@ -13,7 +13,7 @@ bats_require_minimum_version 1.5.0
 # Seconds any one command may take before it counts as a hang, and any
 # one test (the tables run their many small commands without timeout).
 T=20
-BATS_TEST_TIMEOUT=90
+BATS_TEST_TIMEOUT=300
 
 setup() {
 	mkdir -p "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/run"
@@ -385,8 +385,8 @@ task() {
 		printf "\"task %d\",\"requires\":[],\"depends_on\":[", i
 		if (i > 0) printf "\"t%d\"", int((i - 1) / 2)
 		print "]}" } }' > "$IN/plan.ndjson"
-	timeout 60 loom-parse "$IN/plan.ndjson" > "$IN/parsed"
-	timeout 60 loom-levels "$IN/parsed" > "$IN/out"
+	timeout 120 loom-parse "$IN/plan.ndjson" > "$IN/parsed"
+	timeout 120 loom-levels "$IN/parsed" > "$IN/out"
 	run awk -F'"level":' '/"type":"task"/ { split($2, a, ","); n[a[1]]++ }
 	    END { for (l = 0; l in n; l++) printf "%d:%d ", l, n[l] }' \
 	    "$IN/out"
@@ -479,4 +479,28 @@ spawn_ids() {
 
 @test "spawn: hostile ids reach --agent only through LOOM_TASK_ID" {
 	spawn_ids agent
+}
+
+@test "numbers at the ends of a double in timeout, retries and estimate" {
+	local kv
+
+	# Under a build with -fsanitize=float-cast-overflow, converting one
+	# of these to long or int is undefined behaviour, and aborts.
+	for kv in '"retries":1e300' '"retries":1e19' '"retries":9.3e18' \
+	    '"timeout":1e300' '"timeout":1.7976931348623157e308' \
+	    '"timeout":3e9' '"estimate":1e300' '"estimate":5e-324'; do
+		task '"a"' '' | sed "s/}\$/,\"run\":\"true\",$kv}/" \
+		    > "$IN/n.json"
+		runs "loom-parse $kv" loom-parse "$IN/n.json"
+		[ $st -eq 0 ] || continue
+		mv "$IN/out" "$IN/parsed"
+		runs "loom-levels $kv" loom-levels "$IN/parsed"
+		[ $st -eq 0 ] || continue
+		mv "$IN/out" "$IN/levels"
+		timeout $T loom-spawn --no-progress "$IN/levels" > "$IN/out" \
+		    2> "$IN/err" && st=0 || st=$?
+		[ $st -eq 0 ] || { echo "loom-spawn $kv: exit $st"; cat \
+		    "$IN/err"; return 1; }
+		grep -q '"type":"result","id":"a",.*"status":"ok"' "$IN/out"
+	done
 }
