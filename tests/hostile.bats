@@ -504,3 +504,17 @@ spawn_ids() {
 		grep -q '"type":"result","id":"a",.*"status":"ok"' "$IN/out"
 	done
 }
+
+@test "ids with markup are drawn as text in Mermaid" {
+	skip "loom-levels draws < > # raw in Mermaid labels (requests.md 18:05)"
+	{ task '"<img src=x onerror=alert(1)>"' ''; task '"#amp;"' ''; } \
+	    > "$IN/m.json"
+	loom-parse "$IN/m.json" > "$IN/parsed"
+	runs "loom-levels -d mermaid" loom-levels -d mermaid "$IN/parsed"
+	assert_equal "$st" 0
+	# Mermaid renders labels as HTML and reads #NAME; as an entity:
+	# the only markup left is the <br/> loom puts before the agent.
+	run sed 's/<br\/>//g' "$IN/out"
+	refute_output --partial '<'
+	refute_output --partial '#amp;'
+}
