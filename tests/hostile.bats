@@ -518,3 +518,30 @@ spawn_ids() {
 	refute_output --partial '<'
 	refute_output --partial '#amp;'
 }
+
+@test "spawn: outputs_to naming loom's own files loses nothing" {
+	skip "loom-spawn lets a task's output replace them (requests.md 18:10)"
+	local o
+
+	for o in loom/journal.ndjson loom/plan.json loom/logs/general_2.log; do
+		rm -rf loom
+		printf 'a: ; echo hi\n\toutputs_to: %s\nb: a ; echo b\n' \
+		    "$o" > "$IN/o.loom"
+		loom-parse "$IN/o.loom" | loom-levels > "$IN/levels"
+		timeout $T loom-spawn --no-progress "$IN/levels" \
+		    > "$IN/out" 2> "$IN/err" && st=0 || st=$?
+		if [ $st -ne 0 ]; then
+			# Refused before anything ran.
+			sane "loom-spawn outputs_to=$o" $st "$IN/out" "$IN/err"
+			continue
+		fi
+		# Or run, and every file holds what it should.
+		[ "$(cat "$o")" = hi ] ||
+		    { echo "$o: output lost: $(head -c 100 "$o")"; return 1; }
+		[ "$(grep -c '"type":"result"' loom/journal.ndjson)" = 2 ] ||
+		    { echo "$o: the journal was overwritten"; return 1; }
+		[ "$(cat loom/logs/general_2.log)" = '' ] &&
+		    jq -e '.tasks | length == 2' loom/plan.json > /dev/null ||
+		    { echo "$o: the plan or a log was overwritten"; return 1; }
+	done
+}
