@@ -506,7 +506,7 @@ spawn_ids() {
 }
 
 @test "ids with markup are drawn as text in Mermaid" {
-	skip "loom-levels draws < > # raw in Mermaid labels (requests.md 18:05)"
+	skip "loom-levels draws < > # raw in Mermaid labels (requests.md 18:00)"
 	{ task '"<img src=x onerror=alert(1)>"' ''; task '"#amp;"' ''; } \
 	    > "$IN/m.json"
 	loom-parse "$IN/m.json" > "$IN/parsed"
@@ -520,7 +520,7 @@ spawn_ids() {
 }
 
 @test "spawn: outputs_to naming loom's own files loses nothing" {
-	skip "loom-spawn lets a task's output replace them (requests.md 18:10)"
+	skip "loom-spawn lets a task's output replace them (requests.md 18:03)"
 	local o
 
 	for o in loom/journal.ndjson loom/plan.json loom/logs/general_2.log; do
