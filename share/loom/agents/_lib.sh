@@ -22,7 +22,8 @@ die() {
 load_task() {
 	id=${LOOM_TASK_ID:-}
 	task=$(cat) || die "cannot read the task record on stdin"
-	printf '%s\n' "$task" | jq -e 'type == "object"' >/dev/null 2>&1 ||
+	printf '%s\n' "$task" | jq -ne 'input | type == "object"' \
+	    >/dev/null 2>&1 ||
 	    die "stdin is not a task record (one JSON object)"
 	[ -n "$id" ] || id=$(printf '%s\n' "$task" |
 	    jq -r '.id // empty | tostring')
@@ -220,6 +221,10 @@ finish() {
 answer() {
 	err=$(printf '%s\n' "$2" | jq -r '.error // empty' 2>/dev/null)
 	if [ "$1" -ne 0 ]; then
+		case $err in
+		"$me reported an error: "*) err=${err#"$me reported an error: "} ;;
+		*) err= ;;
+		esac
 		die "$me exited with status $1${err:+: $err}" "$1"
 	fi
 	[ -z "$err" ] || die "$err"

@@ -1,0 +1,363 @@
+# Tests of the agent adapters (share/loom/agents), the role files, and
+# the lib functions behind `--agent NAME` and `--compile CMD`.  Each
+# adapter runs against a stand-in of the same name, first on PATH, that
+# records its arguments and stdin and answers as the real CLI does; the
+# stand-in's answer is chosen with FAKE_MODE.
+load test_helper
+bats_require_minimum_version 1.5.0
+
+AGENTS="$TOP/share/loom/agents"
+
+# The stand-ins.  Each records, then answers per $FAKE_MODE:
+# ok (text $FAKE_TEXT), noresult, nonjson, error, exit3, hang.
+make_fakes() {
+	mkdir -p fake
+	for name in claude codex gemini llm; do
+		cat >"fake/$name" <<'EOF'
+#!/bin/sh
+me=${0##*/}
+printf '%s\n' "$@" >"$FAKE_DIR/$me.args"
+cat >"$FAKE_DIR/$me.stdin"
+echo $$ >"$FAKE_DIR/$me.pid"
+text=${FAKE_TEXT:-the answer}
+case ${FAKE_MODE:-ok} in
+hang)	exec sleep 1000 ;;
+exit3)	echo "$me: rate limited" >&2; exit 3 ;;
+nonjson)
+	[ "$me" = llm ] && exit 0
+	echo "Error: not logged in"; exit 0 ;;
+esac
+EOF
+	done
+	cat >>fake/claude <<'EOF'
+case ${FAKE_MODE:-ok} in
+ok)	jq -nc --arg t "$text" '{type: "result", subtype: "success",
+	    is_error: false, duration_ms: 1200, num_turns: 1, result: $t,
+	    session_id: "s1", total_cost_usd: 0.0123, usage: {input_tokens: 10,
+	    cache_creation_input_tokens: 100, cache_read_input_tokens: 1000,
+	    output_tokens: 7}}' ;;
+noresult) echo '{"type":"result","subtype":"success","is_error":false,
+	"result":"","total_cost_usd":0.001,"usage":{"input_tokens":3,
+	"output_tokens":0}}' ;;
+error)	echo '{"type":"result","subtype":"error_max_turns","is_error":true,
+	"total_cost_usd":0.5,"usage":{"input_tokens":3,"output_tokens":0}}' ;;
+esac
+EOF
+	cat >>fake/codex <<'EOF'
+case ${FAKE_MODE:-ok} in
+ok)	echo '{"type":"thread.started","thread_id":"t-1"}'
+	echo '{"type":"turn.started"}'
+	echo '{"type":"item.completed","item":{"id":"item_0",
+	    "type":"reasoning","text":"thinking"}}' | tr -d '\n'; echo
+	jq -nc --arg t "$text" '{type: "item.completed",
+	    item: {id: "item_1", type: "agent_message", text: $t}}'
+	echo '{"type":"turn.completed","usage":{"input_tokens":1200,'\
+'"cached_input_tokens":200,"output_tokens":345}}' ;;
+noresult)
+	echo '{"type":"thread.started","thread_id":"t-1"}'
+	echo '{"type":"turn.completed","usage":{"input_tokens":5,'\
+'"output_tokens":0}}' ;;
+error)	echo '{"type":"thread.started","thread_id":"t-1"}'
+	echo '{"type":"turn.failed","error":{"message":"quota exceeded"}}' ;;
+esac
+EOF
+	cat >>fake/gemini <<'EOF'
+case ${FAKE_MODE:-ok} in
+ok)	jq -nc --arg t "$text" '{response: $t, stats: {models: {
+	    "gemini-2.5-pro": {api: {totalRequests: 1}, tokens: {prompt: 900,
+	    candidates: 40, total: 960, cached: 0, thoughts: 20}},
+	    "gemini-2.5-flash": {tokens: {prompt: 100, candidates: 2}}}}}' ;;
+noresult) echo '{"response":"","stats":{"models":{}}}' ;;
+error)	echo '{"error":{"type":"ApiError","message":"API key not valid",
+	"code":400}}' ;;
+errexit) echo '{"error":{"type":"ApiError","message":"quota"}}'; exit 1 ;;
+esac
+EOF
+	cat >>fake/llm <<'EOF'
+case ${FAKE_MODE:-ok} in
+ok)	printf '%s\n' "$text" ;;
+noresult) printf '\n\n' ;;
+error)	echo "Error: Unknown model: nope" >&2; exit 1 ;;
+esac
+EOF
+	chmod +x fake/*
+}
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || return 1
+	make_fakes
+	PATH="$BATS_TEST_TMPDIR/fake:$PATH"
+	FAKE_DIR=$BATS_TEST_TMPDIR
+	mkdir -p loom/outputs
+	cat >loom/plan.json <<'EOF'
+{"type":"plan","intent":"audit the authentication system",
+ "context":{"target":"src/auth"},
+ "tasks":[{"id":"map_auth_surface","description":"Identify auth files"},
+  {"id":"audit_auth_flow","description":"Review the auth flow",
+   "depends_on":["map_auth_surface"]}]}
+EOF
+	echo '{"task_id":"map_auth_surface","results":{"auth_files":4}}' \
+	    >loom/outputs/architect_1.json
+	TASK='{"type":"task","id":"audit_auth_flow","description":"Review the auth flow","requires":["security_review"],"depends_on":["map_auth_surface"],"role":"reviewer"}'
+	LOOM_TASK_ID=audit_auth_flow
+	LOOM_AGENT=reviewer_1
+	LOOM_ROLE=reviewer
+	LOOM_LEVEL=1
+	LOOM_ITERATION=2
+	LOOM_WORKDIR=loom
+	LOOM_PLAN=loom/plan.json
+	LOOM_OUTPUT=loom/outputs/reviewer_1.json
+	LOOM_DEPS=loom/outputs/architect_1.json
+	export FAKE_DIR LOOM_TASK_ID LOOM_AGENT LOOM_ROLE LOOM_LEVEL \
+	    LOOM_ITERATION LOOM_WORKDIR LOOM_PLAN LOOM_OUTPUT LOOM_DEPS
+}
+
+# adapter NAME [ARGS]: runs the adapter NAME with $TASK on stdin.
+adapter() {
+	local name=$1
+	shift
+	printf '%s\n' "$TASK" | "$AGENTS/$name" "$@"
+}
+
+@test "every adapter writes loom's output form with the usage it measured" {
+	while read -r name usage; do
+		FAKE_MODE=ok run --separate-stderr adapter "$name"
+		assert_success
+		assert_equal "$stderr" ""
+		assert_equal "$(printf '%s\n' "$output" | jq -cS .)" \
+		    "$(jq -cnS --argjson u "$usage" '{task_id:
+		    "audit_auth_flow", iteration: 2, completed: true,
+		    results: "the answer", issues: [], prompt_patches: [],
+		    files_changed: []} + $u')"
+	done <<'EOF'
+claude {"usage":{"input_tokens":1110,"output_tokens":7,"cost_usd":0.0123}}
+codex {"usage":{"input_tokens":1200,"output_tokens":345}}
+gemini {"usage":{"input_tokens":1000,"output_tokens":42}}
+llm {}
+EOF
+}
+
+@test "every adapter calls its CLI the documented way, passing arguments on" {
+	while IFS='|' read -r name args expected; do
+		FAKE_MODE=ok run adapter "$name" $args
+		assert_success
+		assert_equal "$(tr '\n' ' ' <"$name.args")" "$expected"
+	done <<'EOF'
+claude|--model opus|-p --output-format json --model opus 
+codex|--model o3 --skip-git-repo-check|exec --json --model o3 --skip-git-repo-check - 
+gemini|-m gemini-2.5-pro|--output-format json -m gemini-2.5-pro 
+llm|-m gpt-4o|-m gpt-4o 
+EOF
+}
+
+@test "the prompt carries the role, plan, task, dependency outputs and output form" {
+	FAKE_MODE=ok run adapter claude
+	assert_success
+	run cat claude.stdin
+	assert_line "# Your role: reviewer"
+	assert_line --partial "You review code or a design for problems"
+	assert_line "Intent: audit the authentication system"
+	assert_line '{"target":"src/auth"}'
+	assert_line "- audit_auth_flow (yours): Review the auth flow"
+	assert_line "id: audit_auth_flow"
+	assert_line "description: Review the auth flow"
+	assert_line "requires: security_review"
+	assert_line "depends on: map_auth_surface"
+	assert_line "iteration: 2"
+	assert_line "## map_auth_surface (loom/outputs/architect_1.json)"
+	assert_line '{"task_id":"map_auth_surface","results":{"auth_files":4}}'
+	assert_line '  "task_id": "audit_auth_flow",'
+	assert_line '  "iteration": 2,'
+}
+
+@test "every agent gets the same prompt on stdin" {
+	for name in claude codex gemini llm; do
+		FAKE_MODE=ok run adapter "$name"
+		assert_success
+	done
+	cmp claude.stdin codex.stdin
+	cmp claude.stdin gemini.stdin
+	cmp claude.stdin llm.stdin
+}
+
+@test "an answer in loom's form is used as it is, with loom's id and usage" {
+	FAKE_TEXT='{"task_id":"wrong","iteration":9,"completed":false,"results":{"n":3},"issues":[{"severity":"critical","message":"sql injection","file":"auth.py","line":12}],"usage":{"input_tokens":1}}'
+	export FAKE_TEXT
+	FAKE_MODE=ok run adapter claude
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -cS .)" \
+	    "$(jq -cnS '{task_id: "audit_auth_flow", iteration: 2,
+	    completed: false, results: {n: 3}, issues: [{severity: "critical",
+	    message: "sql injection", file: "auth.py", line: 12}],
+	    usage: {input_tokens: 1110, output_tokens: 7, cost_usd: 0.0123}}')"
+}
+
+@test "an answer in a code fence is taken out of it; other JSON is text" {
+	while IFS='|' read -r text expected; do
+		FAKE_TEXT=$(printf "$text") FAKE_MODE=ok run adapter codex
+		assert_success
+		assert_equal "$(printf '%s\n' "$output" | jq -c .results)" \
+		    "$expected"
+	done <<'EOF'
+Here it is:\n```json\n{"results": {"ok": true}}\n```\nDone.|{"ok":true}
+```\n{"completed": true, "results": [1, 2]}\n```|[1,2]
+[1, 2, 3]|"[1, 2, 3]"
+{"answer": 42}|"{\"answer\": 42}"
+plain words|"plain words"
+EOF
+}
+
+@test "an agent that fails or gives no result makes the task fail" {
+	while IFS='|' read -r name mode want message; do
+		FAKE_MODE=$mode run --separate-stderr adapter "$name"
+		assert_equal "$status" "$want"
+		assert_equal "$output" ""
+		# The last line is the adapter's; the agent's own come first.
+		assert_equal "${stderr##*$'\n'}" \
+		    "loom-agents/$name: task \"audit_auth_flow\": $message"
+	done <<'EOF'
+claude|noresult|1|claude exited 0 without a result
+claude|nonjson|1|claude printed no JSON: "Error: not logged in"
+claude|error|1|claude reported an error: error_max_turns
+claude|exit3|3|claude exited with status 3
+codex|noresult|1|codex exited 0 without a result
+codex|nonjson|1|codex printed no JSON: "Error: not logged in"
+codex|error|1|codex reported an error: quota exceeded
+codex|exit3|3|codex exited with status 3
+gemini|noresult|1|gemini exited 0 without a result
+gemini|nonjson|1|gemini printed no JSON: "Error: not logged in"
+gemini|error|1|gemini reported an error: API key not valid
+gemini|exit3|3|gemini exited with status 3
+gemini|errexit|1|gemini exited with status 1: quota
+llm|noresult|1|llm exited 0 without a result
+llm|nonjson|1|llm exited 0 without a result
+llm|error|1|llm exited with status 1
+llm|exit3|3|llm exited with status 3
+EOF
+}
+
+@test "an agent that hangs past the timeout is gone afterwards" {
+	for name in claude codex gemini llm; do
+		FAKE_MODE=hang run timeout 1 "$AGENTS/$name" <<<"$TASK"
+		assert_equal "$status" 124
+		assert_equal "$output" ""
+		# Give init a moment to reap it, then it must be gone.
+		pid=$(cat "$name.pid")
+		for i in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.2
+		done
+		run kill -0 "$pid"
+		assert_failure
+	done
+}
+
+@test "a description full of shell syntax reaches the agent as text only" {
+	TASK='{"id":"x","description":"$(touch p1) `touch p2`; touch p3 && echo \"q\" | tee p4 > /dev/null","depends_on":[]}'
+	LOOM_TASK_ID=x LOOM_DEPS= FAKE_MODE=ok run adapter claude
+	assert_success
+	[ ! -e p1 ] && [ ! -e p2 ] && [ ! -e p3 ] && [ ! -e p4 ]
+	run grep -Fx 'description: $(touch p1) `touch p2`; touch p3 && echo "q" | tee p4 > /dev/null' claude.stdin
+	assert_success
+	run jq -r .task_id <<<"$(FAKE_MODE=ok LOOM_TASK_ID= LOOM_DEPS= adapter llm)"
+	assert_output x
+}
+
+@test "a role file in the work directory wins over the installed one" {
+	mkdir -p loom/roles
+	echo "Report only what an attacker could use." >loom/roles/reviewer.md
+	FAKE_MODE=ok run adapter claude
+	assert_success
+	run grep -c "attacker could use\|You review code" claude.stdin
+	assert_output 1
+	run grep -Fx "Report only what an attacker could use." claude.stdin
+	assert_success
+}
+
+@test "every role has instructions, and an unknown role gets general's" {
+	for role in researcher architect coder reviewer data_analyst \
+	    documenter debugger general; do
+		[ -s "$TOP/share/loom/roles/$role.md" ]
+		LOOM_ROLE=$role FAKE_MODE=ok run adapter llm
+		assert_success
+		run grep -Fxf "$TOP/share/loom/roles/$role.md" llm.stdin
+		assert_success
+		assert_equal "${#lines[@]}" \
+		    "$(grep -c . "$TOP/share/loom/roles/$role.md")"
+	done
+	while IFS='|' read -r role header warning; do
+		LOOM_ROLE=$role FAKE_MODE=ok run --separate-stderr adapter llm
+		assert_success
+		assert_equal "$stderr" "$warning"
+		run grep -Fx "# Your role: $header" llm.stdin
+		assert_success
+		run grep -Fxf "$TOP/share/loom/roles/general.md" llm.stdin
+		assert_success
+		assert_equal "${#lines[@]}" \
+		    "$(grep -c . "$TOP/share/loom/roles/general.md")"
+	done <<'EOF'
+astronaut|astronaut|
+../../etc/passwd|general|loom-agents/llm: task "audit_auth_flow": bad role "../../etc/passwd", using general
+EOF
+}
+
+@test "a missing dependency output is said so; a long one is cut" {
+	LOOM_DEPS=$'loom/outputs/none.json\nloom/outputs/architect_1.json'
+	TASK='{"id":"audit_auth_flow","description":"d","depends_on":["a","b"]}'
+	LOOM_DEP_MAX=20 FAKE_MODE=ok run adapter claude
+	assert_success
+	run sed -n '/^# What the tasks/,/^# Your answer/p' claude.stdin
+	assert_output "# What the tasks yours depends on found
+
+## a (loom/outputs/none.json)
+
+(missing: no output was found there)
+
+## b (loom/outputs/architect_1.json)
+
+{\"task_id\":\"map_auth
+[cut: 20 bytes of 58 shown]
+
+# Your answer"
+}
+
+@test "without a plan the prompt says so, and a bad plan file is reported" {
+	LOOM_PLAN= FAKE_MODE=ok run --separate-stderr adapter claude
+	assert_success
+	assert_equal "$stderr" ""
+	grep -Fx "Intent: (none given)" claude.stdin
+	echo 'not json' >bad.json
+	LOOM_PLAN=bad.json FAKE_MODE=ok run --separate-stderr adapter claude
+	assert_success
+	assert_equal "$stderr" \
+	    'loom-agents/claude: task "audit_auth_flow": cannot read the plan bad.json'
+}
+
+@test "an adapter without a task record on stdin fails before the agent runs" {
+	for input in '' 'not json' '[1,2]'; do
+		run --separate-stderr "$AGENTS/claude" <<<"$input"
+		assert_failure 1
+		assert_equal "$stderr" 'loom-agents/claude: task "audit_auth_flow": stdin is not a task record (one JSON object)'
+		[ ! -e claude.args ]
+	done
+}
+
+@test "shell runs the description with the task record on stdin" {
+	while IFS='|' read -r description want expected; do
+		TASK=$(jq -nc --arg d "$description" '{id: "t", description: $d}')
+		LOOM_TASK_ID=t run --separate-stderr adapter shell
+		assert_equal "$status" "$want"
+		assert_equal "$(printf '%s\n' "$output" | jq -cS .)" \
+		    "$(jq -cnS "$expected")"
+	done <<'EOF'
+echo one; echo two|0|{task_id:"t",iteration:2,completed:true,results:"one\ntwo",issues:[],prompt_patches:[],files_changed:[]}
+jq -c '{results: {id: .id}, issues: []}'|0|{task_id:"t",iteration:2,results:{id:"t"},issues:[]}
+true|0|{task_id:"t",iteration:2,completed:true,results:"",issues:[],prompt_patches:[],files_changed:[]}
+echo half; exit 4|4|{task_id:"t",iteration:2,completed:false,results:"half",issues:[],prompt_patches:[],files_changed:[]}
+EOF
+	TASK='{"id":"t"}'
+	LOOM_TASK_ID=t run --separate-stderr adapter shell
+	assert_failure 1
+	assert_equal "$stderr" \
+	    'loom-agents/shell: task "t": the task has no description to run'
+}
