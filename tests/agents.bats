@@ -238,14 +238,26 @@ EOF
 
 @test "an agent that hangs past the timeout is gone afterwards" {
 	for name in claude codex gemini llm; do
-		FAKE_MODE=hang run timeout 1 "$AGENTS/$name" <<<"$TASK"
-		assert_equal "$status" 124
-		assert_equal "$output" ""
-		# Give init a moment to reap it, then it must be gone.
+		FAKE_MODE=hang timeout 600 "$AGENTS/$name" <<<"$TASK" \
+		    >"$name.out" 3>&- &
+		tpid=$!
+		# Once the stand-in hangs, expire the timeout at once: SIGALRM
+		# is how timeout(1) learns its time is up.  This way a slow,
+		# loaded machine cannot expire it before the agent started.
+		for i in $(seq 300); do
+			[ -s "$name.pid" ] && break
+			sleep 0.1
+		done
 		pid=$(cat "$name.pid")
-		for i in 1 2 3 4 5 6 7 8 9 10; do
+		kill -ALRM "$tpid"
+		st=0
+		wait "$tpid" || st=$?
+		assert_equal "$st" 124
+		assert_equal "$(cat "$name.out")" ""
+		# Give init a moment to reap it, then it must be gone.
+		for i in $(seq 20); do
 			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.2
+			sleep 0.1
 		done
 		run kill -0 "$pid"
 		assert_failure
@@ -360,4 +372,215 @@ EOF
 	assert_failure 1
 	assert_equal "$stderr" \
 	    'loom-agents/shell: task "t": the task has no description to run'
+}
+
+# The lib functions, through a small driver linked with build/libloom.a.
+# It lives in a PREFIX/bin of its own, so that the installed agents
+# directory it finds is PREFIX/share/loom/agents.
+driver() {
+	local pre="$BATS_TEST_TMPDIR/prefix"
+	mkdir -p "$pre/bin" "$pre/share/loom/agents"
+	make -s -C "$TOP" build/libloom.a >&2 || return 1
+	cat >driver.c <<'EOF'
+#include <stdlib.h>
+#include <string.h>
+#include "loom.h"
+
+int
+main(int argc, char **argv)
+{
+	char	 err[LOOM_ERRLEN], *s;
+	size_t	 len;
+
+	if (argc == 2 && strcmp(argv[1], "dir") == 0) {
+		if ((s = loom_agent_dir()) == NULL)
+			return 1;
+		printf("%s\n", s);
+		free(s);
+		return 0;
+	}
+	if (argc == 4 && strcmp(argv[1], "find") == 0) {
+		s = loom_agent_find(argv[2], *argv[3] ? argv[3] : NULL, err);
+		if (s == NULL) {
+			printf("NULL%s%s\n", *err ? ": " : "", err);
+			return 1;
+		}
+		printf("%s\n", s);
+		free(s);
+		return 0;
+	}
+	if (argc >= 4 && strcmp(argv[1], "compile") == 0) {
+		s = loom_compile(argv[2], argv[3], argc > 4 ? argv[4] : NULL,
+		    argc > 5 ? argv[5] : NULL, &len, err);
+		if (s == NULL) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		fwrite(s, 1, len, stdout);
+		printf("\n");
+		free(s);
+		return 0;
+	}
+	return 2;
+}
+EOF
+	# The library's own flags, so a SANITIZE=1 build links too.
+	sh -c "$(cat "$TOP/build/flags") -I'$TOP/lib' -o '$pre/bin/driver' \
+	    driver.c '$TOP/build/libloom.a' -ljq -lm" || return 1
+	DRIVER=$pre/bin/driver
+	INSTALLED=$pre/share/loom/agents
+}
+
+# agent DIR: makes an executable adapter named claude in DIR.
+agent() {
+	mkdir -p "$1"
+	printf '#!/bin/sh\n' >"$1/claude"
+	chmod +x "$1/claude"
+}
+
+@test "--agent NAME is looked up in LOOM_AGENTS_PATH, WORKDIR/agents, the install" {
+	driver
+	T=$BATS_TEST_TMPDIR
+	run "$DRIVER" dir
+	assert_output "$INSTALLED"
+
+	run "$DRIVER" find claude ""
+	assert_failure
+	assert_output "NULL"
+
+	agent "$INSTALLED"
+	run "$DRIVER" find claude ""
+	assert_success
+	assert_output "$INSTALLED/claude"
+
+	agent loom/agents
+	run "$DRIVER" find claude ""
+	assert_output "loom/agents/claude"
+	agent work/agents
+	run "$DRIVER" find claude work
+	assert_output "work/agents/claude"
+
+	agent "$T/second"
+	LOOM_AGENTS_PATH="::$T/first:$T/second:" run "$DRIVER" find claude work
+	assert_output "$T/second/claude"
+	agent "$T/first"
+	LOOM_AGENTS_PATH="::$T/first:$T/second:" run "$DRIVER" find claude work
+	assert_output "$T/first/claude"
+}
+
+@test "--agent with anything but a bare word found somewhere is a command line" {
+	driver
+	agent "$INSTALLED"
+	cp "$INSTALLED/claude" "$INSTALLED/_lib.sh"
+	for name in "claude -p" ./claude "$INSTALLED/claude" _lib.sh "" \
+	    -claude .claude 'claude;true' codex; do
+		run "$DRIVER" find "$name" ""
+		assert_failure
+		assert_output "NULL"
+	done
+	run "$DRIVER" find my-agent.v2 ""
+	assert_output "NULL"
+	agent "$INSTALLED/x" && mv "$INSTALLED/x/claude" "$INSTALLED/my-agent.v2"
+	run "$DRIVER" find my-agent.v2 ""
+	assert_success
+	assert_output "$INSTALLED/my-agent.v2"
+}
+
+@test "an adapter that is there but cannot run is an error, not a command" {
+	driver
+	agent "$INSTALLED"
+	mkdir -p loom/agents/claude
+	run "$DRIVER" find claude ""
+	assert_failure
+	assert_output "NULL: agent \"claude\": \"loom/agents/claude\" is not an executable file"
+	mkdir -p a
+	printf 'echo hi\n' >a/claude
+	LOOM_AGENTS_PATH=a run "$DRIVER" find claude ""
+	assert_output "NULL: agent \"claude\": \"a/claude\" is not an executable file"
+}
+
+@test "the shipped adapters are found from the source tree's bin" {
+	driver
+	mkdir -p tree/bin
+	ln -s "$TOP/share" tree/share
+	cp "$DRIVER" tree/bin/driver
+	for name in claude codex gemini llm shell; do
+		run tree/bin/driver find "$name" ""
+		assert_success
+		assert_output "$(cd "$TOP/share/loom/agents" && pwd -P)/$name"
+	done
+}
+
+@test "--compile runs the command with the request on stdin and returns its plan" {
+	driver
+	plan='{"intent":"audit","tasks":[{"id":"a","description":"x","requires":[],"depends_on":[]}]}'
+	run "$DRIVER" compile "cat >req; printf '%s\n' '$plan'" \
+	    'audit $(touch pwned) the "auth" code'
+	assert_success
+	assert_output "$plan"
+	[ ! -e pwned ]
+	grep -Fx 'audit $(touch pwned) the "auth" code' req
+	grep -Fx 'The request:' req
+	grep -F '"tasks": [' req
+	run grep -c "previous answer\|rejected" req
+	assert_output 0
+	"$DRIVER" dir >/dev/null
+}
+
+@test "--compile feeds back the error and the rejected answer" {
+	driver
+	run "$DRIVER" compile "cat >req; echo '{}'" "audit" '{"tasks": 3}' \
+	    'plan.json:1: "tasks" is not an array'
+	assert_success
+	assert_output '{}'
+	run sed -n '/^Your previous answer/,$p' req
+	assert_output 'Your previous answer was:
+
+{"tasks": 3}
+
+It was rejected: plan.json:1: "tasks" is not an array
+Answer again with a plan that fixes this.'
+}
+
+@test "--compile takes the plan out of a code fence and trims blank space" {
+	driver
+	while IFS='|' read -r printed expected; do
+		run "$DRIVER" compile "printf '$printed'" "p"
+		assert_success
+		assert_output "$(printf "$expected")"
+	done <<'EOF'
+Sure! Here is the plan:\n\n```json\n{"tasks": []}\n```\nAnything else?\n|{"tasks": []}
+```\n@intent: x\na: ; make it\n```|@intent: x\na: ; make it
+  \n\n{"tasks": []}\n\n  \n|{"tasks": []}
+```json\n{"a": 1}\n|{"a": 1}
+EOF
+}
+
+@test "--compile fails clearly when the command fails or prints nothing" {
+	driver
+	while IFS='|' read -r cmd message; do
+		run --separate-stderr "$DRIVER" compile "$cmd" "p"
+		assert_failure 1
+		assert_equal "$output" ""
+		# The last line is loom's; the shell's own may come first.
+		assert_equal "${stderr##*$'\n'}" "$message"
+	done <<'EOF'
+exit 3|compile command "exit 3" exited with status 3
+printf ' \n\n'|compile command "printf ' \\n\\n'" printed no plan
+kill -9 $$|compile command "kill -9 $$" killed by signal 9
+no-such-agent-cli -p|compile command "no-such-agent-cli -p" exited with status 127
+printf '{\0}'|compile command "printf '{\\0}'" printed a NUL byte
+EOF
+}
+
+@test "--compile copes with a command that ignores stdin or prints a lot" {
+	driver
+	big=$(head -c 120000 /dev/zero | tr '\0' 'x')
+	run "$DRIVER" compile "echo '{}'" "$big"
+	assert_success
+	assert_output '{}'
+	run "$DRIVER" compile "wc -c >n; head -c 500000 /dev/zero | tr '\\0' y" p
+	assert_success
+	assert_equal "${#output}" 500000
+	[ "$(cat n)" -gt 300 ]
 }
