@@ -584,3 +584,50 @@ EOF
 	assert_equal "${#output}" 500000
 	[ "$(cat n)" -gt 300 ]
 }
+
+@test "through loom-spawn: each agent gets its dependencies' outputs in loom's form" {
+	unset LOOM_TASK_ID LOOM_AGENT LOOM_ROLE LOOM_LEVEL LOOM_ITERATION \
+	    LOOM_WORKDIR LOOM_PLAN LOOM_OUTPUT LOOM_DEPS
+	rm -rf loom
+	cat >plan.hand <<'EOF'
+@intent: audit the authentication system
+@context.target: src/auth
+map: | Identify the auth files
+	requires: code_analysis
+flow: map | Review the auth flow
+	requires: security_review
+input: map | Check input validation
+	requires: security_review
+report: flow input | Compile the findings
+	requires: reporting
+EOF
+	# This stand-in keeps each prompt and answers with the task's role.
+	cat >fake/claude <<'EOF'
+#!/bin/sh
+cat >"$LOOM_TASK_ID.prompt"
+jq -nc --arg r "found by $LOOM_ROLE" '{type: "result", subtype: "success",
+    is_error: false, result: ({results: $r, issues: [{severity: "low",
+    message: $r}]} | tojson), total_cost_usd: 0.25,
+    usage: {input_tokens: 100, output_tokens: 10}}'
+EOF
+	loom-parse plan.hand | loom-levels |
+	    loom-spawn -j 2 --agent "$AGENTS/claude" >stream
+	run jq -r 'select(.type == "result") | "\(.id) \(.status)"' stream
+	assert_equal "$(sort <<<"$output" | tr '\n' ,)" \
+	    "flow ok,input ok,map ok,report ok,"
+	run ls loom/outputs
+	assert_equal "${#lines[@]}" 4
+	for f in loom/outputs/*; do
+		jq -e '(.usage == {input_tokens: 100, output_tokens: 10,
+		    cost_usd: 0.25}) and (.issues | length == 1)' "$f"
+	done
+	run jq -c '[.task_id, .results]' loom/outputs/documenter_1.json
+	assert_output '["report","found by documenter"]'
+	grep -Fx "## flow (loom/outputs/reviewer_1.json)" report.prompt
+	grep -Fx "## input (loom/outputs/reviewer_2.json)" report.prompt
+	grep -F '"results":"found by reviewer"' report.prompt
+	grep -Fx "Intent: audit the authentication system" report.prompt
+	grep -Fx "# Your role: documenter" report.prompt
+	run grep -c "^## " map.prompt
+	assert_output 0
+}
