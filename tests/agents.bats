@@ -98,7 +98,9 @@ setup() {
 EOF
 	echo '{"task_id":"map_auth_surface","results":{"auth_files":4}}' \
 	    >loom/outputs/architect_1.json
-	TASK='{"type":"task","id":"audit_auth_flow","description":"Review the auth flow","requires":["security_review"],"depends_on":["map_auth_surface"],"role":"reviewer"}'
+	TASK=$(jq -nc '{type: "task", id: "audit_auth_flow",
+	    description: "Review the auth flow", requires: ["security_review"],
+	    depends_on: ["map_auth_surface"], role: "reviewer"}')
 	LOOM_TASK_ID=audit_auth_flow
 	LOOM_AGENT=reviewer_1
 	LOOM_ROLE=reviewer
@@ -144,13 +146,13 @@ EOF
 		assert_equal "$(tr '\n' ' ' <"$name.args")" "$expected"
 	done <<'EOF'
 claude|--model opus|-p --output-format json --model opus 
-codex|--model o3 --skip-git-repo-check|exec --json --model o3 --skip-git-repo-check - 
+codex|--model o3 -s read-only|exec --json --model o3 -s read-only - 
 gemini|-m gemini-2.5-pro|--output-format json -m gemini-2.5-pro 
 llm|-m gpt-4o|-m gpt-4o 
 EOF
 }
 
-@test "the prompt carries the role, plan, task, dependency outputs and output form" {
+@test "the prompt has the role, plan, task, dependencies and output form" {
 	FAKE_MODE=ok run adapter claude
 	assert_success
 	run cat claude.stdin
@@ -181,7 +183,10 @@ EOF
 }
 
 @test "an answer in loom's form is used as it is, with loom's id and usage" {
-	FAKE_TEXT='{"task_id":"wrong","iteration":9,"completed":false,"results":{"n":3},"issues":[{"severity":"critical","message":"sql injection","file":"auth.py","line":12}],"usage":{"input_tokens":1}}'
+	FAKE_TEXT=$(jq -nc '{task_id: "wrong", iteration: 9, completed: false,
+	    results: {n: 3}, issues: [{severity: "critical",
+	    message: "sql injection", file: "auth.py", line: 12}],
+	    usage: {input_tokens: 1}}')
 	export FAKE_TEXT
 	FAKE_MODE=ok run adapter claude
 	assert_success
@@ -265,11 +270,12 @@ EOF
 }
 
 @test "a description full of shell syntax reaches the agent as text only" {
-	TASK='{"id":"x","description":"$(touch p1) `touch p2`; touch p3 && echo \"q\" | tee p4 > /dev/null","depends_on":[]}'
+	d='$(touch p1) `touch p2`; touch p3 && echo "q" | tee p4 >/dev/null'
+	TASK=$(jq -nc --arg d "$d" '{id: "x", description: $d}')
 	LOOM_TASK_ID=x LOOM_DEPS= FAKE_MODE=ok run adapter claude
 	assert_success
 	[ ! -e p1 ] && [ ! -e p2 ] && [ ! -e p3 ] && [ ! -e p4 ]
-	run grep -Fx 'description: $(touch p1) `touch p2`; touch p3 && echo "q" | tee p4 > /dev/null' claude.stdin
+	run grep -Fx "description: $d" claude.stdin
 	assert_success
 	run jq -r .task_id <<<"$(FAKE_MODE=ok LOOM_TASK_ID= LOOM_DEPS= adapter llm)"
 	assert_output x
@@ -300,7 +306,8 @@ EOF
 	while IFS='|' read -r role header warning; do
 		LOOM_ROLE=$role FAKE_MODE=ok run --separate-stderr adapter llm
 		assert_success
-		assert_equal "$stderr" "$warning"
+		assert_equal "$stderr" \
+		    "${warning:+loom-agents/llm: task \"audit_auth_flow\": }$warning"
 		run grep -Fx "# Your role: $header" llm.stdin
 		assert_success
 		run grep -Fxf "$TOP/share/loom/roles/general.md" llm.stdin
@@ -309,7 +316,7 @@ EOF
 		    "$(grep -c . "$TOP/share/loom/roles/general.md")"
 	done <<'EOF'
 astronaut|astronaut|
-../../etc/passwd|general|loom-agents/llm: task "audit_auth_flow": bad role "../../etc/passwd", using general
+../../etc/passwd|general|bad role "../../etc/passwd", using general
 EOF
 }
 
@@ -349,23 +356,27 @@ EOF
 	for input in '' 'not json' '[1,2]'; do
 		run --separate-stderr "$AGENTS/claude" <<<"$input"
 		assert_failure 1
-		assert_equal "$stderr" 'loom-agents/claude: task "audit_auth_flow": stdin is not a task record (one JSON object)'
+		assert_equal "$stderr" "loom-agents/claude: task \"audit_auth_flow\":\
+ stdin is not a task record (one JSON object)"
 		[ ! -e claude.args ]
 	done
 }
 
 @test "shell runs the description with the task record on stdin" {
+	# b: the output form around a text answer of task t.
+	b='{task_id: "t", iteration: 2, completed: true, issues: [],
+	    prompt_patches: [], files_changed: []} as $b | $b'
 	while IFS='|' read -r description want expected; do
 		TASK=$(jq -nc --arg d "$description" '{id: "t", description: $d}')
 		LOOM_TASK_ID=t run --separate-stderr adapter shell
 		assert_equal "$status" "$want"
 		assert_equal "$(printf '%s\n' "$output" | jq -cS .)" \
-		    "$(jq -cnS "$expected")"
+		    "$(jq -cnS "$b | $expected")"
 	done <<'EOF'
-echo one; echo two|0|{task_id:"t",iteration:2,completed:true,results:"one\ntwo",issues:[],prompt_patches:[],files_changed:[]}
-jq -c '{results: {id: .id}, issues: []}'|0|{task_id:"t",iteration:2,results:{id:"t"},issues:[]}
-true|0|{task_id:"t",iteration:2,completed:true,results:"",issues:[],prompt_patches:[],files_changed:[]}
-echo half; exit 4|4|{task_id:"t",iteration:2,completed:false,results:"half",issues:[],prompt_patches:[],files_changed:[]}
+echo one; echo two|0|. + {results: "one\ntwo"}
+jq -c '{results: .id}'|0|{task_id: "t", iteration: 2, results: "t"}
+true|0|. + {results: ""}
+echo half; exit 4|4|. + {results: "half", completed: false}
 EOF
 	TASK='{"id":"t"}'
 	LOOM_TASK_ID=t run --separate-stderr adapter shell
@@ -438,7 +449,7 @@ agent() {
 	chmod +x "$1/claude"
 }
 
-@test "--agent NAME is looked up in LOOM_AGENTS_PATH, WORKDIR/agents, the install" {
+@test "--agent NAME: LOOM_AGENTS_PATH, then WORKDIR/agents, then installed" {
 	driver
 	T=$BATS_TEST_TMPDIR
 	run "$DRIVER" dir
@@ -468,7 +479,7 @@ agent() {
 	assert_output "$T/first/claude"
 }
 
-@test "--agent with anything but a bare word found somewhere is a command line" {
+@test "--agent with anything but a bare word found is a command line" {
 	driver
 	agent "$INSTALLED"
 	cp "$INSTALLED/claude" "$INSTALLED/_lib.sh"
@@ -492,11 +503,13 @@ agent() {
 	mkdir -p loom/agents/claude
 	run "$DRIVER" find claude ""
 	assert_failure
-	assert_output "NULL: agent \"claude\": \"loom/agents/claude\" is not an executable file"
+	assert_output "NULL: agent \"claude\": \"loom/agents/claude\" is not an\
+ executable file"
 	mkdir -p a
 	printf 'echo hi\n' >a/claude
 	LOOM_AGENTS_PATH=a run "$DRIVER" find claude ""
-	assert_output "NULL: agent \"claude\": \"a/claude\" is not an executable file"
+	assert_output "NULL: agent \"claude\": \"a/claude\" is not an\
+ executable file"
 }
 
 @test "the shipped adapters are found from the source tree's bin" {
@@ -511,9 +524,10 @@ agent() {
 	done
 }
 
-@test "--compile runs the command with the request on stdin and returns its plan" {
+@test "--compile runs the command with the request on stdin" {
 	driver
-	plan='{"intent":"audit","tasks":[{"id":"a","description":"x","requires":[],"depends_on":[]}]}'
+	plan=$(jq -nc '{intent: "audit", tasks: [{id: "a", description: "x",
+	    requires: [], depends_on: []}]}')
 	run "$DRIVER" compile "cat >req; printf '%s\n' '$plan'" \
 	    'audit $(touch pwned) the "auth" code'
 	assert_success
@@ -549,7 +563,7 @@ Answer again with a plan that fixes this.'
 		assert_success
 		assert_output "$(printf "$expected")"
 	done <<'EOF'
-Sure! Here is the plan:\n\n```json\n{"tasks": []}\n```\nAnything else?\n|{"tasks": []}
+Sure:\n\n```json\n{"tasks": []}\n```\nAnything else?\n|{"tasks": []}
 ```\n@intent: x\na: ; make it\n```|@intent: x\na: ; make it
   \n\n{"tasks": []}\n\n  \n|{"tasks": []}
 ```json\n{"a": 1}\n|{"a": 1}
@@ -568,7 +582,7 @@ EOF
 exit 3|compile command "exit 3" exited with status 3
 printf ' \n\n'|compile command "printf ' \\n\\n'" printed no plan
 kill -9 $$|compile command "kill -9 $$" killed by signal 9
-no-such-agent-cli -p|compile command "no-such-agent-cli -p" exited with status 127
+no-such-cli -p|compile command "no-such-cli -p" exited with status 127
 printf '{\0}'|compile command "printf '{\\0}'" printed a NUL byte
 EOF
 }
@@ -585,7 +599,7 @@ EOF
 	[ "$(cat n)" -gt 300 ]
 }
 
-@test "through loom-spawn: each agent gets its dependencies' outputs in loom's form" {
+@test "through loom-spawn: agents get their dependencies' outputs" {
 	unset LOOM_TASK_ID LOOM_AGENT LOOM_ROLE LOOM_LEVEL LOOM_ITERATION \
 	    LOOM_WORKDIR LOOM_PLAN LOOM_OUTPUT LOOM_DEPS
 	rm -rf loom

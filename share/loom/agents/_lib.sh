@@ -8,6 +8,8 @@
 # Its name is not a bare word, so `loom-spawn --agent` never picks it.
 # The adapter sets me (its name) and here (its directory) first.
 
+# shellcheck shell=sh disable=SC2154
+
 # die MESSAGE [STATUS]: says what went wrong on stderr and exits.
 die() {
 	if [ -n "${id:-}" ]; then
