@@ -166,8 +166,14 @@ run(const char *cmd, const char *in, size_t inlen, size_t *lenp, char *err)
 	size_t		 len = 0, cap = 0, off = 0;
 	ssize_t		 r;
 
-	if (pipe(to) == -1 || pipe(from) == -1) {
+	if (pipe(to) == -1) {
 		snprintf(err, LOOM_ERRLEN, "pipe: %s", strerror(errno));
+		return NULL;
+	}
+	if (pipe(from) == -1) {
+		snprintf(err, LOOM_ERRLEN, "pipe: %s", strerror(errno));
+		close(to[0]);
+		close(to[1]);
 		return NULL;
 	}
 
@@ -306,4 +312,30 @@ loom_compile(const char *cmd, const char *prompt, const char *previous,
 	sigaction(SIGPIPE, &old, NULL);
 	free(in);
 	return out;
+}
+
+char *
+loom_compile_checked(const char *cmd, const char *prompt,
+    int (*check)(void *ctx, const char *plan, size_t len, char *msg),
+    void *ctx, size_t *lenp, char *err)
+{
+	char	*first, *second, why[LOOM_ERRLEN];
+
+	if ((first = loom_compile(cmd, prompt, NULL, NULL, lenp, err)) == NULL)
+		return NULL;
+	why[0] = '\0';
+	if (check(ctx, first, *lenp, why) == 0)
+		return first;
+
+	second = loom_compile(cmd, prompt, first, why, lenp, err);
+	free(first);
+	if (second == NULL)
+		return NULL;
+	why[0] = '\0';
+	if (check(ctx, second, *lenp, why) == 0)
+		return second;
+	free(second);
+	snprintf(err, LOOM_ERRLEN, "compile command %s gave no valid plan in "
+	    "two tries: %s", loom_q(cmd), why);
+	return NULL;
 }

@@ -434,6 +434,16 @@ char	*loom_compile(const char *cmd, const char *prompt,
 	    const char *previous, const char *feedback, size_t *lenp,
 	    char *err);
 
+/* loom_compile, then check(ctx, plan, len, msg) on what came back: 0
+ * accepts it, -1 rejects it with the reason in msg (LOOM_ERRLEN bytes).
+ * A rejected plan is asked for once more, with the reason and the
+ * rejected text as feedback.  Returns the first accepted plan as
+ * loom_compile does, or NULL with err filled, after a second rejection
+ * with "compile command "CMD" gave no valid plan in two tries: MSG". */
+char	*loom_compile_checked(const char *cmd, const char *prompt,
+	    int (*check)(void *ctx, const char *plan, size_t len, char *msg),
+	    void *ctx, size_t *lenp, char *err);
+
 /* The request loom_compile sends, in a new string, or NULL when out of
  * memory: for --dry-run and for tests. */
 char	*loom_compile_prompt(const char *prompt, const char *previous,

@@ -397,6 +397,18 @@ driver() {
 #include <string.h>
 #include "loom.h"
 
+/* Accepts a plan with "tasks" in it. */
+static int
+check(void *ctx, const char *plan, size_t len, char *msg)
+{
+	(void)ctx;
+	(void)len;
+	if (strstr(plan, "\"tasks\"") != NULL)
+		return 0;
+	snprintf(msg, LOOM_ERRLEN, "no \"tasks\" in the plan");
+	return -1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -414,6 +426,17 @@ main(int argc, char **argv)
 		s = loom_agent_find(argv[2], *argv[3] ? argv[3] : NULL, err);
 		if (s == NULL) {
 			printf("NULL%s%s\n", *err ? ": " : "", err);
+			return 1;
+		}
+		printf("%s\n", s);
+		free(s);
+		return 0;
+	}
+	if (argc == 4 && strcmp(argv[1], "checked") == 0) {
+		s = loom_compile_checked(argv[2], argv[3], check, NULL, &len,
+		    err);
+		if (s == NULL) {
+			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
 		printf("%s\n", s);
@@ -554,6 +577,44 @@ agent() {
 
 It was rejected: plan.json:1: "tasks" is not an array
 Answer again with a plan that fixes this.'
+}
+
+@test "--compile asks once more when the plan is rejected, and only once" {
+	driver
+	# Answers prose first, then a plan; keeps each request.
+	cat >agent.sh <<'EOF'
+n=$(($(cat n 2>/dev/null || echo 0) + 1))
+echo "$n" >n
+cat >"req$n"
+if [ "$n" -ge "${GOOD_AT:-2}" ]; then
+	echo '{"tasks": []}'
+else
+	echo 'I would rather not'
+fi
+EOF
+	run "$DRIVER" checked "sh agent.sh" "audit"
+	assert_success
+	assert_output '{"tasks": []}'
+	assert_equal "$(cat n)" 2
+	run sed -n '/^Your previous answer/,$p' req2
+	assert_output 'Your previous answer was:
+
+I would rather not
+
+It was rejected: no "tasks" in the plan
+Answer again with a plan that fixes this.'
+
+	rm n
+	GOOD_AT=1 run "$DRIVER" checked "sh agent.sh" "audit"
+	assert_success
+	assert_equal "$(cat n)" 1
+
+	rm n
+	GOOD_AT=3 run --separate-stderr "$DRIVER" checked "sh agent.sh" "audit"
+	assert_failure 1
+	assert_equal "$stderr" 'compile command "sh agent.sh" gave no valid plan'\
+' in two tries: no "tasks" in the plan'
+	assert_equal "$(cat n)" 2
 }
 
 @test "--compile takes the plan out of a code fence and trims blank space" {
