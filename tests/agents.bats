@@ -706,3 +706,27 @@ EOF
 	run grep -c "^## " map.prompt
 	assert_output 0
 }
+
+@test "a symbolic link to a shipped adapter finds its lib and roles" {
+	mkdir -p loom/agents
+	ln -s "$AGENTS/claude" loom/agents/claude
+	FAKE_MODE=ok run loom/agents/claude <<<"$TASK"
+	assert_success
+	run grep -c "You review code or a design for problems" claude.stdin
+	assert_output 1
+}
+
+@test "the iteration is loom's, read as a whole number" {
+	while read -r given expected; do
+		LOOM_ITERATION=$given FAKE_MODE=ok run adapter llm
+		assert_success
+		assert_equal "$(jq .iteration <<<"$output")" "$expected"
+		grep -Fx "iteration: $expected" llm.stdin
+	done <<'EOF'
+3 3
+007 7
+0 0
+x2 1
+- 1
+EOF
+}
