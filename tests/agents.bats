@@ -705,6 +705,13 @@ EOF
 	grep -Fx "# Your role: documenter" report.prompt
 	run grep -c "^## " map.prompt
 	assert_output 0
+
+	# What the agents reported reaches the report.
+	run sh -c 'loom-merge stream | loom-report -f json |
+	    jq -c "[.usage.tokens_in, .usage.tokens_out, .usage.cost,
+	    .findings.total]"'
+	assert_success
+	assert_output '[400,40,1,4]'
 }
 
 @test "a symbolic link to a shipped adapter finds its lib and roles" {
