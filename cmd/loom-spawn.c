@@ -881,7 +881,7 @@ static void
 finish(struct job *jb, int ws)
 {
 	struct task *tk = &tasks[jb->t];
-	char e[LOOM_ERRLEN], *tmp, *failed;
+	char *tmp, *failed;
 	const char *st, *output = NULL;
 	double end = loom_now();
 	struct stat sb;
@@ -895,6 +895,11 @@ finish(struct job *jb, int ws)
 	failed = path_plus(tk->out, ".failed", "", "");
 	if (fstat(jb->outfd, &sb) == -1)
 		sb.st_size = 0;
+	if (ok && loom_hash_fd(jb->outfd, &tk->outhash) == -1) {
+		warn("%s", tmp);
+		ok = 0;
+		st = "failed";
+	}
 	close(jb->outfd);
 	jb->outfd = -1;
 	if (ok) {
@@ -905,8 +910,6 @@ finish(struct job *jb, int ws)
 		} else {
 			unlink(failed);
 			output = tk->out;
-			if (loom_hash_file(tk->out, &tk->outhash, e) == -1)
-				warnx("%s", e);
 		}
 	}
 	if (!ok && rename(tmp, failed) == 0)
@@ -963,7 +966,7 @@ start_attempt(struct job *jb)
 	jb->timedout = 0;
 	tmp = path_plus(tk->out, ".tmp", "", "");
 	unlink(tmp);
-	jb->outfd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	jb->outfd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
 	    O_NOFOLLOW, 0666);
 	free(tmp);
 	if (jb->logfd == -1) {
@@ -1111,6 +1114,24 @@ timers(void)
 	return next;
 }
 
+/*
+ * Puts the journal on disk, at most once a second while running and at
+ * the end.  A crash of the process loses nothing (the lines are written
+ * at once); a crash of the machine loses at most the last second.
+ */
+static void
+sync_journal(int now)
+{
+	static double last;
+	double t = loom_mono();
+
+	if (!jdirty || (!now && t - last < 1))
+		return;
+	fdatasync(jfd);
+	jdirty = 0;
+	last = t;
+}
+
 static struct job *
 job_of(pid_t pid)
 {
@@ -1192,10 +1213,7 @@ run(int wakefd)
 		while ((pid = loom_proc_reap(&ws)) > 0)
 			if ((jb = job_of(pid)) != NULL)
 				attempt_ended(jb, ws);
-		if (jdirty) {
-			fdatasync(jfd);
-			jdirty = 0;
-		}
+		sync_journal(0);
 		draw(0);
 	}
 	free(pfd);
@@ -1521,8 +1539,7 @@ main(int argc, char **argv)
 	run(wakefd);
 	drain_skipped();
 	cancel_rest();
-	if (jdirty)
-		fdatasync(jfd);
+	sync_journal(1);
 	if (opt.progress) {
 		draw(1);
 		(void)!write(2, "\n", 1);
