@@ -33,6 +33,9 @@ static const char usage_text[] =
 "                  [--resume] [--retries N] [--retry-delay SECONDS]\n"
 "                  [--timeout SECONDS] [--workdir DIR] [FILE ...]\n";
 
+static const char joblog_head[] = "Seq\tHost\tStarttime\tJobRuntime\t"
+    "Send\tReceive\tExitval\tSignal\tCommand\n";
+
 extern char **environ;
 
 enum { HALT_NEVER, HALT_SOON, HALT_NOW };
@@ -1518,8 +1521,8 @@ main(int argc, char **argv)
 		    O_CLOEXEC, 0666);
 		if (joblogfd == -1)
 			err(2, "%s", opt.joblog);
-		write_all(joblogfd, "Seq\tHost\tStarttime\tJobRuntime\tSend\t"
-		    "Receive\tExitval\tSignal\tCommand\n", 61, opt.joblog);
+		write_all(joblogfd, joblog_head, strlen(joblog_head),
+		    opt.joblog);
 	}
 	prepare_workdir();
 	for (k = 0; k < nrecs; k++)

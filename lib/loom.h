@@ -347,7 +347,8 @@ long	 loom_sched_next(struct loom_sched *s);
 /* Task t finished; when not ok, its dependents are skipped. */
 void	 loom_sched_done(struct loom_sched *s, uint32_t t, int ok);
 
-/* Pops a task that was skipped because a dependency failed, or -1. */
+/* The next task skipped because a dependency failed, in the order they
+ * were skipped, or -1. */
 long	 loom_sched_skipped(struct loom_sched *s);
 
 int	 loom_sched_state(const struct loom_sched *s, uint32_t t);
