@@ -76,6 +76,7 @@ struct task {
 	uint32_t	 level;
 	uint64_t	 hash;		/* of the record */
 	uint64_t	 outhash;	/* of its output, once ok */
+	uint64_t	 deps;		/* of its dependencies' outputs */
 };
 
 /* A task being run: one attempt at a time, and the pauses between. */
@@ -89,7 +90,6 @@ struct job {
 	double		 first, start;	/* wall clock */
 	double		 deadline, killat, wakeat;	/* monotonic, 0: none */
 	int		 timedout, cancelled;
-	uint64_t	 deps;
 };
 
 static struct rec	*recs;
@@ -822,8 +822,8 @@ report(uint32_t t, const char *st, const struct job *jb, int wstatus,
 	    output ? jv_string(output) : jv_null());
 	rec = jv_object_set(rec, jv_string("log"),
 	    jb || ok ? jv_string(tk->log) : jv_null());
-	if (loom_journal_append(jfd, jv_copy(rec), tk->hash,
-	    jb ? jb->deps : 0, e) == -1)
+	if (loom_journal_append(jfd, jv_copy(rec), tk->hash, tk->deps,
+	    e) == -1)
 		errx(2, "%s", e);
 	jdirty = 1;
 	emit(rec);
@@ -1027,7 +1027,7 @@ dispatch(void)
 
 	while (stop == STOP_NONE && njobs < (size_t)opt.jobs &&
 	    (t = loom_sched_next(sched)) >= 0) {
-		deps = deps_hash((uint32_t)t);
+		deps = tasks[t].deps = deps_hash((uint32_t)t);
 		if (cached((uint32_t)t, deps)) {
 			report((uint32_t)t, "cached", NULL, 0, 0,
 			    tasks[t].out);
@@ -1040,7 +1040,6 @@ dispatch(void)
 		memset(jb, 0, sizeof(*jb));
 		jb->t = t;
 		jb->p.infd = jb->outfd = jb->logfd = -1;
-		jb->deps = deps;
 		njobs++;
 		status.running = njobs;
 		start_attempt(jb);

@@ -26,12 +26,20 @@ status_of() {
 }
 
 # alive PIDFILE...: succeeds when any process named in the files lives.
+# A zombie is dead (an init that reaps slowly leaves them about).
 alive() {
-	local f
+	local f st
 	for f in "$@"; do
-		[ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && return 0
+		[ -s "$f" ] || continue
+		st=$(ps -o stat= -p "$(cat "$f")") || continue
+		case $st in Z*) ;; *) return 0 ;; esac
 	done
 	return 1
+}
+
+# oks: the number of ok results in the journal.
+oks() {
+	grep -c '"ok"' loom/journal.ndjson 2>/dev/null
 }
 
 # wait_for CMD...: polls CMD for up to 20 s.
