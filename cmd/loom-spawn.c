@@ -28,7 +28,7 @@
 
 static const char usage_text[] =
 "usage: loom-spawn [-j N] [--agent CMD] [--barrier] [--dry-run]\n"
-"                  [--grace SECONDS] [--halt never|soon|now]\n"
+"                  [--grace SECONDS] [--halt never | soon | now]\n"
 "                  [--joblog FILE] [--limit ROLE=N] [--no-progress]\n"
 "                  [--resume] [--retries N] [--retry-delay SECONDS]\n"
 "                  [--timeout SECONDS] [--workdir DIR] [FILE ...]\n";
