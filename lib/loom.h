@@ -80,6 +80,12 @@ struct loom_reader;
 /* Opens path ("-" or NULL for stdin).  NULL on failure. */
 struct loom_reader *loom_reader_open(const char *path, char *err);
 
+/* Opens a reader over len bytes at buf, which the caller keeps alive
+ * until the reader is closed; name is used in messages as given.  A byte
+ * order mark at the start is skipped as for a file. */
+struct loom_reader *loom_reader_open_mem(const char *buf, size_t len,
+	    const char *name, char *err);
+
 /* Stores the next value in *vp (returns new) and returns 1; returns 0 at
  * the end of the input, -1 on error with the message in err, already
  * prefixed "FILE:LINE: ". */
@@ -223,6 +229,29 @@ jv	 loom_pylit_parse(const char *buf, size_t len, const char *name,
 int	 loom_pylit_sniff(const char *buf, size_t len);
 
 /* ---- hand.c: loom's hand-written plan format (loom-parse) ---------- */
+
+/*
+ * loom_pylit_parse (in pylit.c) that also tells where things were: when
+ * linesp is not NULL it receives a new object mapping each assigned name
+ * to an array holding the line of the assignment, then, when the value is
+ * a list, tuple or set, the line each of its elements starts on (or an
+ * invalid jv on error).
+ */
+jv	 loom_pylit_parse_lines(const char *buf, size_t len, const char *name,
+	    jv *linesp, char *err);
+
+/*
+ * Reads loom's hand-written plan format (see loom-parse(1)) and returns a
+ * new array of records: a {"type":"plan"} record first when any "@" line
+ * was given, then one {"type":"task"} record per task, fields in the order
+ * type, id, description, requires, depends_on, then the rest as given.
+ * When linesp is not NULL it receives a new array holding the line each
+ * record starts on.  On error returns an invalid jv without a message and
+ * fills err with "NAME:LINE: what is wrong".  A byte-order mark and CRLF
+ * are accepted, NUL bytes refused.
+ */
+jv	 loom_hand_parse(const char *buf, size_t len, const char *name,
+	    jv *linesp, char *err);
 
 /* ---- loom-spawn's lib files ---------------------------------------- */
 
@@ -371,6 +400,34 @@ void	 loom_status_format(const struct loom_status *st, double now,
 	    int color, char *buf, size_t len);
 
 /* ---- loom-merge's and loom-report's lib files ---------------------- */
+
+/*
+ * output.c: a task's output file in loom's output form.  Reads path and
+ * returns new an object with "format" ("json", "python" or "text") and
+ * the fields the output gave (task_id, iteration, completed, results,
+ * issues, prompt_patches, files_changed, usage and any others); "round"
+ * is renamed "iteration" when that is absent, and a Python file's class
+ * names are under "class".  A JSON value that is not an object, plain
+ * text and Markdown are kept whole under "results".  Returns an invalid
+ * jv and fills err with "PATH: what is wrong" (or "PATH:LINE: ...") when
+ * the file cannot be read or is JSON or Python that does not parse.
+ */
+jv	 loom_output_read(const char *path, char *err);
+
+/*
+ * The findings of an output in loom's output form (borrowed): its
+ * "issues" and its results' "issues_found", in that order.  Returns new
+ * an array of objects, each with at least "severity" (lowercased when it
+ * is one of the five below, "unknown" when absent) and "message" (taken
+ * from description, issue, title or summary when absent; a finding that
+ * is a plain string becomes the message).
+ */
+jv	 loom_output_findings(jv out);
+
+/* The rank of a severity: 0 critical, 1 high, 2 medium, 3 low, 4 info,
+ * 5 anything else; and the name of ranks 0..4 (NULL otherwise). */
+int	 loom_severity_rank(const char *s);
+const char *loom_severity_name(int rank);
 
 /* ---- agents' lib files ---------------------------------------------- */
 
