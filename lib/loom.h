@@ -265,6 +265,10 @@ uint64_t loom_fnv(uint64_t h, const void *buf, size_t len);
 /* The hash of v written as compact JSON with sorted keys.  Borrows v. */
 uint64_t loom_hash_jv(jv v);
 
+/* Stores the hash of what the open file fd holds, read with pread(2)
+ * from the start, in *hp.  Returns 0, or -1 with errno set. */
+int	 loom_hash_fd(int fd, uint64_t *hp);
+
 /* Stores the hash of the contents of the file path in *hp.  Returns 0,
  * or -1 with the reason in err. */
 int	 loom_hash_file(const char *path, uint64_t *hp, char *err);
@@ -372,7 +376,8 @@ long	 loom_sched_next(struct loom_sched *s);
 /* Task t finished; when not ok, its dependents are skipped. */
 void	 loom_sched_done(struct loom_sched *s, uint32_t t, int ok);
 
-/* Pops a task that was skipped because a dependency failed, or -1. */
+/* The next task skipped because a dependency failed, in the order they
+ * were skipped, or -1. */
 long	 loom_sched_skipped(struct loom_sched *s);
 
 int	 loom_sched_state(const struct loom_sched *s, uint32_t t);
