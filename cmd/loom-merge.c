@@ -1216,6 +1216,7 @@ main(int argc, char *argv[])
 	    nextpath ? jv_string(nextpath) : jv_null());
 	if (loom_emit(stdout, rec) < 0 || fclose(stdout) != 0)
 		err(2, "stdout");
+	free(nextpath);
 
 	if (!exitstatus || strcmp(verdict, "DONE") == 0 ||
 	    strcmp(verdict, "CONVERGED") == 0)
