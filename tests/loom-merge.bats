@@ -390,6 +390,35 @@ TABLE
 	assert_output '["BLOCKED",false,true,1,true]'
 }
 
+@test "a malformed Python output names the file and line" {
+	{ task a; task b; result a; result b; } > in
+	out a ''
+	printf 'class ReviewerOutput:\n    task_id = "a"\n    results = {"x": [1, 2}\n' \
+	    > loom/outputs/a.json
+	out b '{"completed":true,"results":"fine"}'
+	run --separate-stderr loom-merge in
+	assert_success
+	assert_equal "$stderr" 'loom-merge: loom/outputs/a.json:3: expected "," or "]", got "}" (output of task "a")'
+	run jq -c 'select(.type == "merge") | [.tasks.a.completed, .tasks.b.results]' <<<"$output"
+	assert_output '[false,"fine"]'
+}
+
+@test "prose that starts like Python is kept as text" {
+	while IFS= read -r line; do
+		{ task a; result a; } > in
+		out a "$line"
+		merged
+		run jq -r '.tasks.a.format' merge.json
+		assert_output text
+	done <<'TABLE'
+from the review: all good
+if you ask me, it is fine
+"quoted" words first
+x == y is what we checked
+import nothing
+TABLE
+}
+
 @test "a failed task's output is not read" {
 	{ task a; result a failed; } > in
 	run loom-merge in
