@@ -546,3 +546,26 @@ TABLE
 	assert_failure 2
 	assert_output --partial 'no-such-file'
 }
+
+@test "end to end: stand-in agents, then a resumed round that is DONE" {
+	export OUTS
+	agent='sleep 0.2; cat "$OUTS/$LOOM_AGENT.py"'
+	loom-parse "$TOP/tests/fixtures/audit_class.py" | loom-levels |
+	    loom-spawn -j 4 --no-progress --agent "$agent" > run1
+	loom-merge run1 > merged1
+	run jq -c 'select(.type == "merge") | [.verdict, .total, .counts, .next_plan]' merged1
+	assert_output '["ITERATE",12,{"critical":3,"high":0,"medium":5,"low":4,"info":0},"loom/compiled_v2.json"]'
+	run loom-report -f json merged1
+	run jq -c '[.findings.total, .run.tasks, .run.status, .run.speedup > 1.3, (.run.critical_path.tasks | [length, .[0], .[2]])]' <<<"$output"
+	assert_output '[12,5,{"ok":5},true,[3,"map_auth_surface","aggregate_findings"]]'
+
+	loom-parse loom/compiled_v2.json | loom-levels > plan2
+	run diff <(grep '"type":"task"' run1) <(grep '"type":"task"' plan2)
+	assert_success
+	loom-spawn -j 4 --no-progress --resume --agent "$agent" plan2 > run2
+	run jq -r 'select(.type == "result") | .status' run2
+	assert_output $'cached\ncached\ncached\ncached\ncached'
+	loom-merge run2 > merged2
+	run jq -c 'select(.type == "merge") | [.iteration, .verdict, .total, .next_plan]' merged2
+	assert_output '[2,"DONE",12,null]'
+}
