@@ -96,28 +96,32 @@ long	 loom_reader_line(const struct loom_reader *r);
 const char *loom_reader_raw(const struct loom_reader *r, size_t *lenp,
 	    off_t *offp);
 
-/* Nonzero when the file can be read again with pread (a regular file). */
+/* The file descriptor when the input is a regular file that can be read
+ * again with pread(2), else -1. */
 int	 loom_reader_fd(const struct loom_reader *r);
 
 void	 loom_reader_close(struct loom_reader *r);
 
-/* ---- map.c: string to index ---------------------------------------- */
+/* ---- map.c: interned strings ------------------------------------ */
 
-/* An open-addressing hash table from byte strings to nonnegative ints.
- * The keys are copied into an arena that lives as long as the map. */
+/* Byte strings numbered 0, 1, 2... in the order first interned, behind a
+ * hash table; the map keeps its own NUL-terminated copies. */
 struct loom_map;
 
 struct loom_map *loom_map_new(void);
 void	 loom_map_free(struct loom_map *m);
 
-/* Returns the value stored under key, or -1. */
+/* The number of key, interning it when new (then *newp is set to 1, when
+ * newp is not NULL).  Returns -1 when out of memory. */
+long	 loom_map_intern(struct loom_map *m, const char *key, size_t len,
+	    int *newp);
+
+/* The number of key, or -1 when it was never interned. */
 long	 loom_map_get(const struct loom_map *m, const char *key, size_t len);
 
-/* Stores key -> val unless key is present.  Returns -1 when it was stored,
- * the existing value when present, -2 when out of memory.  When keyp is
- * not NULL it receives the map's own NUL-terminated copy of the key. */
-long	 loom_map_put(struct loom_map *m, const char *key, size_t len,
-	    long val, const char **keyp);
+/* The map's copy of key number num, and its length when lenp is not
+ * NULL.  Valid until the next intern. */
+const char *loom_map_key(const struct loom_map *m, long num, size_t *lenp);
 
 size_t	 loom_map_count(const struct loom_map *m);
 
@@ -125,48 +129,59 @@ size_t	 loom_map_count(const struct loom_map *m);
 
 /*
  * Tasks are numbered 0..n-1 in the order they were added.  After
- * loom_graph_check the dependencies are resolved to numbers, every task
- * has a level, and order[] lists the tasks by level, ties by number.
+ * loom_graph_check the dependencies are task numbers, every task has a
+ * level, and order[] lists the tasks by level, ties by number.  The
+ * arrays are public for reading; change them only through the calls.
  */
 struct loom_graph {
-	size_t		  n;
-	const char	**id;		/* the map's copies */
+	size_t		  n;		/* tasks */
 	uint32_t	 *dep_off;	/* deps of i: dep[dep_off[i]..dep_off[i+1]] */
-	uint32_t	 *dep;
-	uint32_t	 *rdep_off;	/* dependents, built by check */
-	uint32_t	 *rdep;
-	uint32_t	 *level;
-	uint32_t	 *order;
+	uint32_t	 *dep;		/* task numbers, once checked */
+	uint32_t	 *level;	/* once checked */
+	uint32_t	 *order;	/* once checked */
 	uint32_t	  nlevels;
+	uint32_t	 *rdep_off;	/* dependents, after loom_graph_rdeps */
+	uint32_t	 *rdep;
 	/* private */
-	struct loom_map	 *ids;
-	char		**depname;	/* names until resolved */
-	size_t		  ndep, capdep, cap;
+	struct loom_map	 *names;	/* ids and dependency names */
+	uint32_t	 *name;		/* task -> name number */
+	int32_t		 *task_of;	/* name number -> task, or -1 */
+	size_t		  ndep, capdep, cap, capnames;
+	int		  checked;
 };
 
 struct loom_graph *loom_graph_new(void);
 void	 loom_graph_free(struct loom_graph *g);
 
-/* Adds a task.  Returns its number, or -1 when the id is taken, with the
- * number of the first in *firstp. */
+/* Adds a task with this id.  Returns its number; or -1 when the id is
+ * taken (the first task's number in *firstp), or -2 when out of memory. */
 long	 loom_graph_add(struct loom_graph *g, const char *id, size_t len,
 	    long *firstp);
 
-/* Adds a dependency of the task added last, by name. */
+/* Adds a dependency, by id, to the task added last.  -1 when out of
+ * memory. */
 int	 loom_graph_add_dep(struct loom_graph *g, const char *dep, size_t len);
+
+/* The id of task i (the graph's copy). */
+const char *loom_graph_id(const struct loom_graph *g, size_t i);
 
 /* The number of the task with this id, or -1. */
 long	 loom_graph_find(const struct loom_graph *g, const char *id);
 
 /*
- * Resolves the dependencies and computes levels in time linear in tasks
- * plus edges.  For every problem it calls report(ctx, task, message)
- * (unknown dependency, self-dependency) and, for a cycle, once with task
- * -1 and "dependency cycle: a -> b -> a", where each arrow reads "depends
- * on".  Returns the number of problems; 0 means the graph is sound.
+ * Resolves the dependencies and computes levels, in time linear in tasks
+ * plus edges.  For every problem it calls report(ctx, task, message): a
+ * dependency on an unknown id or on the task itself, and for a cycle, once
+ * with task -1 and "dependency cycle: a -> b -> a", each arrow reading
+ * "depends on".  Returns the number of problems, 0 when the graph is
+ * sound, or (size_t)-1 when out of memory.  Call once.
  */
 size_t	 loom_graph_check(struct loom_graph *g,
 	    void (*report)(void *ctx, long task, const char *msg), void *ctx);
+
+/* Builds rdep_off and rdep (the dependents of each task, in task order)
+ * after a successful check.  -1 when out of memory. */
+int	 loom_graph_rdeps(struct loom_graph *g);
 
 /* ---- role.c: roles from capabilities and descriptions ------------ */
 

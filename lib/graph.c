@@ -1,0 +1,343 @@
+/*
+ * graph.c: the task graph.  Ids and dependency names are interned in one
+ * map as they come, so a dependency may name a task that comes later.
+ * loom_graph_check resolves the names, then a depth-first walk over the
+ * dependencies gives each task its level (0 without dependencies, else one
+ * more than the highest among them) and finds a cycle, reported as the
+ * path around it.  Everything is linear in tasks plus edges.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "loom.h"
+
+#define UNSEEN	UINT32_MAX
+#define ONSTACK	(UINT32_MAX - 1)
+#define NODEP	UINT32_MAX	/* an edge that was reported and dropped */
+
+static int
+grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap = *cap ? *cap : 64;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	if ((np = realloc(*p, ncap * size)) == NULL)
+		return -1;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}
+
+struct loom_graph *
+loom_graph_new(void)
+{
+	struct loom_graph *g;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return NULL;
+	if ((g->names = loom_map_new()) == NULL ||
+	    (g->dep_off = malloc(sizeof(*g->dep_off))) == NULL) {
+		loom_graph_free(g);
+		return NULL;
+	}
+	g->dep_off[0] = 0;
+	return g;
+}
+
+void
+loom_graph_free(struct loom_graph *g)
+{
+	if (g == NULL)
+		return;
+	loom_map_free(g->names);
+	free(g->name);
+	free(g->task_of);
+	free(g->dep_off);
+	free(g->dep);
+	free(g->level);
+	free(g->order);
+	free(g->rdep_off);
+	free(g->rdep);
+	free(g);
+}
+
+/* Interns a name and keeps task_of as long as the names. */
+static long
+intern(struct loom_graph *g, const char *s, size_t len)
+{
+	int isnew;
+	long k = loom_map_intern(g->names, s, len, &isnew);
+
+	if (k < 0)
+		return -1;
+	if (isnew) {
+		if (grow((void **)&g->task_of, &g->capnames, (size_t)k + 1,
+		    sizeof(*g->task_of)) != 0)
+			return -1;
+		g->task_of[k] = -1;
+	}
+	return k;
+}
+
+long
+loom_graph_add(struct loom_graph *g, const char *id, size_t len,
+    long *firstp)
+{
+	long k;
+	size_t cap;
+
+	if ((k = intern(g, id, len)) < 0)
+		return -2;
+	if (g->task_of[k] >= 0) {
+		if (firstp != NULL)
+			*firstp = g->task_of[k];
+		return -1;
+	}
+	if (g->n >= INT32_MAX - 1)
+		return -2;
+	cap = g->cap;
+	if (grow((void **)&g->name, &g->cap, g->n + 1, sizeof(*g->name)) != 0)
+		return -2;
+	if (cap != g->cap) {
+		uint32_t *p = realloc(g->dep_off, (g->cap + 1) *
+		    sizeof(*g->dep_off));
+
+		if (p == NULL)
+			return -2;
+		g->dep_off = p;
+	}
+	g->name[g->n] = (uint32_t)k;
+	g->task_of[k] = (int32_t)g->n;
+	g->n++;
+	g->dep_off[g->n] = (uint32_t)g->ndep;
+	return (long)g->n - 1;
+}
+
+int
+loom_graph_add_dep(struct loom_graph *g, const char *dep, size_t len)
+{
+	long k;
+
+	if (g->n == 0 || g->ndep >= UINT32_MAX - 1 ||
+	    (k = intern(g, dep, len)) < 0 ||
+	    grow((void **)&g->dep, &g->capdep, g->ndep + 1,
+	    sizeof(*g->dep)) != 0)
+		return -1;
+	g->dep[g->ndep++] = (uint32_t)k;
+	g->dep_off[g->n] = (uint32_t)g->ndep;
+	return 0;
+}
+
+const char *
+loom_graph_id(const struct loom_graph *g, size_t i)
+{
+	return loom_map_key(g->names, g->name[i], NULL);
+}
+
+long
+loom_graph_find(const struct loom_graph *g, const char *id)
+{
+	long k = loom_map_get(g->names, id, strlen(id));
+
+	return k < 0 ? -1 : g->task_of[k];
+}
+
+/* Reports the cycle that closes when the task on top of the stack
+ * depends on w, which is further down the stack. */
+static void
+report_cycle(struct loom_graph *g, const uint32_t *stack, size_t top,
+    uint32_t w, void (*report)(void *, long, const char *), void *ctx)
+{
+	size_t i = top, len = 32, at;
+	char *msg;
+
+	while (stack[i] != w)
+		i--;
+	for (at = i; at <= top; at++)
+		len += strlen(loom_graph_id(g, stack[at])) + 4;
+	len += strlen(loom_graph_id(g, w));
+	if ((msg = malloc(len)) == NULL) {
+		report(ctx, -1, "dependency cycle");
+		return;
+	}
+	strcpy(msg, "dependency cycle: ");
+	for (at = i; at <= top; at++) {
+		strcat(msg, loom_graph_id(g, stack[at]));
+		strcat(msg, " -> ");
+	}
+	strcat(msg, loom_graph_id(g, w));
+	report(ctx, -1, msg);
+	free(msg);
+}
+
+/* Resolves names to task numbers; reports and drops bad edges. */
+static size_t
+resolve(struct loom_graph *g, void (*report)(void *, long, const char *),
+    void *ctx)
+{
+	size_t i, e, bad = 0;
+	int32_t t;
+	char msg[LOOM_ERRLEN];
+
+	for (i = 0; i < g->n; i++) {
+		for (e = g->dep_off[i]; e < g->dep_off[i + 1]; e++) {
+			t = g->task_of[g->dep[e]];
+			if (t >= 0 && (size_t)t != i) {
+				g->dep[e] = (uint32_t)t;
+				continue;
+			}
+			if (t < 0)
+				snprintf(msg, sizeof(msg), "task %s depends on "
+				    "unknown task %s", loom_q(loom_graph_id(g,
+				    i)), loom_q(loom_map_key(g->names,
+				    g->dep[e], NULL)));
+			else
+				snprintf(msg, sizeof(msg), "task %s depends on "
+				    "itself", loom_q(loom_graph_id(g, i)));
+			report(ctx, (long)i, msg);
+			g->dep[e] = NODEP;
+			bad++;
+		}
+	}
+	return bad;
+}
+
+/* Depth-first over the dependencies: a task's level is known once all
+ * of its dependencies are.  Returns 1 on a cycle, -1 out of memory. */
+static int
+levels(struct loom_graph *g, void (*report)(void *, long, const char *),
+    void *ctx)
+{
+	uint32_t *stack = NULL, *cur = NULL, v, w, lv;
+	size_t cap = 0, cap2 = 0, top, root, e;
+	int rc = 0;
+
+	for (root = 0; root < g->n; root++)
+		g->level[root] = UNSEEN;
+	for (root = 0; root < g->n && rc == 0; root++) {
+		if (g->level[root] != UNSEEN)
+			continue;
+		if (grow((void **)&stack, &cap, 1, sizeof(*stack)) != 0 ||
+		    grow((void **)&cur, &cap2, 1, sizeof(*cur)) != 0) {
+			rc = -1;
+			break;
+		}
+		top = 0;
+		stack[0] = (uint32_t)root;
+		cur[0] = g->dep_off[root];
+		g->level[root] = ONSTACK;
+		for (;;) {
+			v = stack[top];
+			if (cur[top] < g->dep_off[v + 1]) {
+				w = g->dep[cur[top]++];
+				if (w == NODEP || (g->level[w] != UNSEEN &&
+				    g->level[w] != ONSTACK))
+					continue;
+				if (g->level[w] == ONSTACK) {
+					report_cycle(g, stack, top, w, report,
+					    ctx);
+					rc = 1;
+					break;
+				}
+				if (grow((void **)&stack, &cap, top + 2,
+				    sizeof(*stack)) != 0 ||
+				    grow((void **)&cur, &cap2, top + 2,
+				    sizeof(*cur)) != 0) {
+					rc = -1;
+					break;
+				}
+				stack[++top] = w;
+				cur[top] = g->dep_off[w];
+				g->level[w] = ONSTACK;
+				continue;
+			}
+			lv = 0;
+			for (e = g->dep_off[v]; e < g->dep_off[v + 1]; e++)
+				if (g->dep[e] != NODEP &&
+				    g->level[g->dep[e]] + 1 > lv)
+					lv = g->level[g->dep[e]] + 1;
+			g->level[v] = lv;
+			if (lv + 1 > g->nlevels)
+				g->nlevels = lv + 1;
+			if (top-- == 0)
+				break;
+		}
+	}
+	free(stack);
+	free(cur);
+	return rc;
+}
+
+/* order[]: tasks by level, ties by number, with a counting sort. */
+static int
+sort_levels(struct loom_graph *g)
+{
+	uint32_t *start;
+	size_t i;
+
+	if ((start = calloc((size_t)g->nlevels + 1, sizeof(*start))) == NULL)
+		return -1;
+	for (i = 0; i < g->n; i++)
+		start[g->level[i] + 1]++;
+	for (i = 1; i <= g->nlevels; i++)
+		start[i] += start[i - 1];
+	for (i = 0; i < g->n; i++)
+		g->order[start[g->level[i]]++] = (uint32_t)i;
+	free(start);
+	return 0;
+}
+
+size_t
+loom_graph_check(struct loom_graph *g,
+    void (*report)(void *ctx, long task, const char *msg), void *ctx)
+{
+	size_t bad;
+	int rc;
+
+	if (g->checked++)
+		return (size_t)-1;
+	bad = resolve(g, report, ctx);
+	g->level = malloc((g->n ? g->n : 1) * sizeof(*g->level));
+	g->order = malloc((g->n ? g->n : 1) * sizeof(*g->order));
+	if (g->level == NULL || g->order == NULL)
+		return (size_t)-1;
+	if ((rc = levels(g, report, ctx)) < 0)
+		return (size_t)-1;
+	bad += (size_t)rc;
+	if (bad == 0 && sort_levels(g) != 0)
+		return (size_t)-1;
+	return bad;
+}
+
+int
+loom_graph_rdeps(struct loom_graph *g)
+{
+	uint32_t *pos;
+	size_t i, e, m = g->n;
+
+	free(g->rdep_off);
+	free(g->rdep);
+	g->rdep_off = calloc(m + 2, sizeof(*g->rdep_off));
+	g->rdep = malloc((g->ndep ? g->ndep : 1) * sizeof(*g->rdep));
+	pos = malloc((m + 1) * sizeof(*pos));
+	if (g->rdep_off == NULL || g->rdep == NULL || pos == NULL) {
+		free(pos);
+		return -1;
+	}
+	for (e = 0; e < g->ndep; e++)
+		if (g->dep[e] != NODEP)
+			g->rdep_off[g->dep[e] + 1]++;
+	for (i = 1; i <= m; i++)
+		g->rdep_off[i] += g->rdep_off[i - 1];
+	memcpy(pos, g->rdep_off, (m + 1) * sizeof(*pos));
+	for (i = 0; i < m; i++)
+		for (e = g->dep_off[i]; e < g->dep_off[i + 1]; e++)
+			if (g->dep[e] != NODEP)
+				g->rdep[pos[g->dep[e]]++] = (uint32_t)i;
+	free(pos);
+	return 0;
+}

@@ -1,0 +1,174 @@
+/*
+ * map.c: interned byte strings, numbered 0, 1, 2... in the order first
+ * seen, behind an open-addressing hash table.  All keys live in one
+ * arena, and a slot is a 32-bit number, so 100,000 task ids cost a few
+ * megabytes and a few allocations: loom-levels has to stay within twice
+ * the memory of jq streaming the same plan.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "loom.h"
+
+struct loom_map {
+	uint32_t	*slot;		/* number + 1, or 0 when empty */
+	size_t		 cap;		/* slots, a power of two */
+	uint32_t	*off;		/* key i is arena[off[i]..off[i+1]-1) */
+	size_t		 count, offcap;
+	char		*arena;
+	size_t		 used, arenacap;
+};
+
+static uint64_t
+hash(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (n-- > 0) {
+		h ^= (unsigned char)*s++;
+		h *= 0x100000001b3ULL;
+	}
+	return h ^ (h >> 29);
+}
+
+struct loom_map *
+loom_map_new(void)
+{
+	struct loom_map *m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	m->cap = 64;
+	m->offcap = 64;
+	m->slot = calloc(m->cap, sizeof(*m->slot));
+	m->off = malloc(m->offcap * sizeof(*m->off));
+	if (m->slot == NULL || m->off == NULL) {
+		loom_map_free(m);
+		return NULL;
+	}
+	m->off[0] = 0;
+	return m;
+}
+
+void
+loom_map_free(struct loom_map *m)
+{
+	if (m == NULL)
+		return;
+	free(m->slot);
+	free(m->off);
+	free(m->arena);
+	free(m);
+}
+
+size_t
+loom_map_count(const struct loom_map *m)
+{
+	return m->count;
+}
+
+const char *
+loom_map_key(const struct loom_map *m, long num, size_t *lenp)
+{
+	if (lenp != NULL)
+		*lenp = m->off[num + 1] - m->off[num] - 1;
+	return m->arena + m->off[num];
+}
+
+/* The slot holding key, or the empty slot where it would go. */
+static uint32_t *
+find(const struct loom_map *m, const char *key, size_t len, uint64_t h)
+{
+	size_t i = (size_t)h & (m->cap - 1);
+	uint32_t k;
+
+	while ((k = m->slot[i]) != 0) {
+		k--;
+		if (m->off[k + 1] - m->off[k] - 1 == len &&
+		    memcmp(m->arena + m->off[k], key, len) == 0)
+			break;
+		i = (i + 1) & (m->cap - 1);
+	}
+	return &m->slot[i];
+}
+
+long
+loom_map_get(const struct loom_map *m, const char *key, size_t len)
+{
+	uint32_t *s = find(m, key, len, hash(key, len));
+
+	return *s != 0 ? (long)*s - 1 : -1;
+}
+
+static int
+grow(struct loom_map *m)
+{
+	uint32_t *old = m->slot, *s;
+	size_t i, oldcap = m->cap;
+	const char *k;
+	size_t len;
+
+	if ((m->slot = calloc(oldcap * 2, sizeof(*m->slot))) == NULL) {
+		m->slot = old;
+		return -1;
+	}
+	m->cap = oldcap * 2;
+	for (i = 0; i < oldcap; i++) {
+		if (old[i] == 0)
+			continue;
+		k = loom_map_key(m, old[i] - 1, &len);
+		s = find(m, k, len, hash(k, len));
+		*s = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+static int
+reserve(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap = *cap ? *cap : 64;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	if ((np = realloc(*p, ncap * size)) == NULL)
+		return -1;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}
+
+long
+loom_map_intern(struct loom_map *m, const char *key, size_t len, int *newp)
+{
+	uint64_t h = hash(key, len);
+	uint32_t *s;
+
+	if (newp != NULL)
+		*newp = 0;
+	s = find(m, key, len, h);
+	if (*s != 0)
+		return (long)*s - 1;
+	if (m->count >= UINT32_MAX - 1 || m->used + len + 1 > UINT32_MAX)
+		return -1;
+	if ((m->count + 1) * 5 > m->cap * 4) {
+		if (grow(m) != 0)
+			return -1;
+		s = find(m, key, len, h);
+	}
+	if (reserve((void **)&m->arena, &m->arenacap, m->used + len + 1, 1)
+	    != 0 || reserve((void **)&m->off, &m->offcap, m->count + 2,
+	    sizeof(*m->off)) != 0)
+		return -1;
+	memcpy(m->arena + m->used, key, len);
+	m->arena[m->used + len] = '\0';
+	m->used += len + 1;
+	m->off[m->count + 1] = (uint32_t)m->used;
+	*s = (uint32_t)++m->count;
+	if (newp != NULL)
+		*newp = 1;
+	return (long)m->count - 1;
+}
