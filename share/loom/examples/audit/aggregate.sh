@@ -4,6 +4,7 @@
 # by task and by file, the worst first.  It repeats no finding (loom-merge
 # already gathers every task's), so nothing is counted twice.
 set -eu
+# shellcheck source=/dev/null
 . "$(dirname -- "$0")/common.sh"
 
 tmp=$(mktemp -d)
@@ -22,7 +23,8 @@ done
 results=$(jq -s '
 	def rank: {critical: 0, high: 1, medium: 2, low: 3, info: 4}[.]
 	    // 5;
-	(map((.task_id // "?") as $t | (.issues // [])[] | . + {task: $t})) as $all
+	(map((.task_id // "?") as $t | (.issues // [])[] | . + {task: $t}))
+	    as $all
 	| {total: ($all | length),
 	   by_severity: ($all | group_by(.severity)
 		| sort_by(.[0].severity | rank)

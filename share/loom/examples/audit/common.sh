@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # common.sh: what every audit task shares; sourced, never run.
 #
 # The directory to audit is, first found: $LOOM_AUDIT_DIR; the "root" the
@@ -14,7 +15,7 @@ audit_die() {
 
 command -v jq >/dev/null 2>&1 || audit_die "jq is needed (apt-get install jq)"
 
-AUDIT_LIB=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
+AUDIT_LIB=$(CDPATH="" cd -- "$(dirname -- "$0")" && pwd)
 TASK_ID=${LOOM_TASK_ID:-${0##*/}}
 TASK_ID=${TASK_ID%.sh}
 
@@ -23,8 +24,9 @@ audit_map() {
 	[ -n "${LOOM_DEPS:-}" ] || return 1
 	printf '%s\n' "$LOOM_DEPS" | while IFS= read -r dep; do
 		[ -f "$dep" ] || continue
-		jq -e 'type == "object" and (.results.root | type) == "string"' \
-		    "$dep" >/dev/null 2>&1 || continue
+		jq -e 'type == "object" and
+		    (.results.root | type) == "string"' "$dep" \
+		    >/dev/null 2>&1 || continue
 		printf '%s\n' "$dep"
 		break
 	done
@@ -43,7 +45,7 @@ audit_root() {
 		    "$LOOM_PLAN" 2>/dev/null | head -n 1)
 	fi
 	if [ -z "$dir" ]; then
-		top=$(CDPATH= cd -- "$AUDIT_LIB/../../../.." && pwd)
+		top=$(CDPATH="" cd -- "$AUDIT_LIB/../../../.." && pwd)
 		if [ -f "$top/lib/loom.h" ] && [ -d "$top/cmd" ]; then
 			dir=$top
 		else
@@ -51,7 +53,7 @@ audit_root() {
 		fi
 	fi
 	[ -d "$dir" ] || audit_die "no directory to audit: \"$dir\""
-	CDPATH= cd -- "$dir" && pwd
+	CDPATH="" cd -- "$dir" && pwd
 }
 
 # audit_find KIND: prints, relative to the current directory (the audit
@@ -68,6 +70,8 @@ audit_find() {
 		prune="$prune -name $d -o"
 	done
 	set +f
+	shebang='^#![[:space:]]*(/usr)?/bin/(env[[:space:]]+)?(ba|da)?sh'
+	shebang="$shebang([[:space:]]|$)"
 	# shellcheck disable=SC2086 # $prune is a list of find arguments
 	find . \( -type d \( $prune -false \) -prune \) -o -type f -print |
 	    sed 's|^\./||' | LC_ALL=C sort | while IFS= read -r f; do
@@ -76,9 +80,8 @@ audit_find() {
 		sh)	case $f in
 			*.sh|*.bash) printf '%s\n' "$f" ;;
 			*.*)	;;
-			*)	head -n 1 "$f" 2>/dev/null | grep -Eq \
-				    '^#![[:space:]]*(/usr)?/bin/(env[[:space:]]+)?(ba|da)?sh([[:space:]]|$)' &&
-				    printf '%s\n' "$f" ;;
+			*)	head -n 1 "$f" 2>/dev/null |
+				    grep -Eq "$shebang" && printf '%s\n' "$f" ;;
 			esac ;;
 		make)	case ${f##*/} in
 			Makefile|makefile|GNUmakefile|*.mk|*.mak)

@@ -4,6 +4,7 @@
 # high, warning medium, portability, performance and style low,
 # information info.  Without cppcheck it says so in one info finding.
 set -eu
+# shellcheck source=/dev/null
 . "$(dirname -- "$0")/common.sh"
 
 root=$(audit_root)

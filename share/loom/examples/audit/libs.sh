@@ -7,6 +7,7 @@
 # and an installed package with a newer version available (medium: it may
 # carry security fixes).
 set -eu
+# shellcheck source=/dev/null
 . "$(dirname -- "$0")/common.sh"
 
 root=$(audit_root)
@@ -64,7 +65,7 @@ cut -f1 "$tmp/uses" | LC_ALL=C sort -u | while IFS= read -r so; do
 		  then "" else ":" + .[2] end)))}' >>"$tmp/libs"
 	if [ -z "$pkg" ]; then
 		printf 'low\t%s\t%s\t%s\t%s\n' "$file" "$line" \
-		    "no installed package provides $so: nothing keeps it updated" \
+		    "no installed package provides $so: nothing updates it" \
 		    "install it from a Debian package" >>"$tmp/tsv"
 		continue
 	fi

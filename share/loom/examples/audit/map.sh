@@ -4,6 +4,7 @@
 # files, and its entry points (each main() and each shell script), so the
 # audits that follow read one list.  Writes no findings.
 set -eu
+# shellcheck source=/dev/null
 . "$(dirname -- "$0")/common.sh"
 
 root=$(audit_root)
@@ -15,11 +16,11 @@ for k in c sh make elf; do
 done
 
 # main() at the start of a line, with or without "int" before it.
+re='^((static|extern)[[:space:]]+)?(int[[:space:]]+)?main[[:space:]]*\('
 : >"$tmp/main"
 while IFS= read -r f; do
 	case $f in *.c) ;; *) continue ;; esac
-	grep -n -E '^((static|extern)[[:space:]]+)?(int[[:space:]]+)?main[[:space:]]*\(' \
-	    -- "$f" | cut -d: -f1 | while IFS= read -r n; do
+	grep -n -E "$re" -- "$f" | cut -d: -f1 | while IFS= read -r n; do
 		printf '%s\t%s\n' "$f" "$n"
 	done >>"$tmp/main"
 done <"$tmp/c"

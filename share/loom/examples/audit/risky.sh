@@ -8,6 +8,7 @@
 # string contents are ignored, so a clean file yields nothing.  Writes its
 # findings on stdout in the output form loom-merge reads.
 set -eu
+# shellcheck source=/dev/null
 . "$(dirname -- "$0")/common.sh"
 
 root=$(audit_root)

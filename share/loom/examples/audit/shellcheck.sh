@@ -1,8 +1,9 @@
 #!/bin/sh
-# shellcheck.sh: an audit task that runs shellcheck, when it is installed,
+# Audit task shellcheck.sh: runs shellcheck, when it is installed,
 # on the shell scripts.  Severities: error is high, warning medium, info
 # low, style info.  Without shellcheck it says so in one info finding.
 set -eu
+# shellcheck source=/dev/null
 . "$(dirname -- "$0")/common.sh"
 
 root=$(audit_root)
