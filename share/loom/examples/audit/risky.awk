@@ -103,7 +103,9 @@ function flush_alloc() {
 BEGIN {
 	state = ""
 	avar = ""
-	lit = "^[ \t]*\"\"([ \t]*\"\")*[ \t]*"
+	# a string constant, maybe split: "" "" (contents are dropped)
+	str = "[ \t]*\"\"([ \t]*\"\")*[ \t]*"
+	lit = "^" str
 }
 
 {
@@ -143,7 +145,7 @@ BEGIN {
 			    "argument vector")
 	}
 	if (call(s, "strcpy")) {
-		if (rest ~ ("^[^,()]*," lit "\\)"))
+		if (rest ~ ("^[^,()]*," str "\\)"))
 			report("low", "strcpy() of a constant string: safe " \
 			    "only while the destination stays large enough",
 			    "use snprintf(dst, sizeof dst, ...)")
@@ -153,7 +155,7 @@ BEGIN {
 			    "sizeof dst, \"%s\", src) or strlcpy")
 	}
 	if (call(s, "strcat")) {
-		if (rest ~ ("^[^,()]*," lit "\\)"))
+		if (rest ~ ("^[^,()]*," str "\\)"))
 			report("low", "strcat() of a constant string: safe " \
 			    "only while the destination stays large enough",
 			    "track the length and use snprintf")
