@@ -1,0 +1,222 @@
+#!/usr/bin/env bats
+# loom, the front end: `loom run` rounds (a task that proposes a new task
+# makes a second round that runs only the new one and ends DONE), --print,
+# exit statuses, `loom status` and `loom graph`.
+
+load test_helper
+
+# A stand-in agent: counts its runs per task in count.ID; task a proposes
+# a new task c that depends on it; a task named fail fails.
+agent() {
+	cat >agent.sh <<'AGENT'
+#!/bin/sh
+n=$(cat "count.$LOOM_TASK_ID" 2>/dev/null || echo 0)
+echo $((n + 1)) >"count.$LOOM_TASK_ID"
+case $LOOM_TASK_ID in
+a)	jq -n '{task_id: "a", iteration: 1, completed: true, results: {},
+	    prompt_patches: [{action: "add_task", task: {id: "c",
+	    description: "check what a found", depends_on: ["a"]}}]}' ;;
+fail)	echo "fail: planned failure" >&2
+	exit 3 ;;
+*)	jq -n --arg id "$LOOM_TASK_ID" \
+	    '{task_id: $id, iteration: 1, completed: true, results: {n: 1}}' ;;
+esac
+AGENT
+	printf '%s\n' '@intent: count the rounds' 'a: | first' 'b: | second' \
+	    >plan.loom
+}
+
+# XXX: until every filter has landed on main, the tests that run them skip.
+need_filters() {
+	for f in loom-parse loom-levels loom-spawn loom-merge loom-report; do
+		[ -x "$TOP/bin/$f" ] || skip "$f is not built yet"
+	done
+}
+
+count() {
+	cat "count.$1" 2>/dev/null || echo 0
+}
+
+@test "loom run: a proposed task makes one more round with only that task" {
+	need_filters
+	agent
+	run loom run --no-progress --agent "sh ./agent.sh" plan.loom
+	assert_success
+	assert_line "loom: round 1: ITERATE"
+	assert_line "loom: round 2: DONE"
+	[ "$(count a) $(count b) $(count c)" = "1 1 1" ]
+	[ -f loom/compiled_v2.json ]
+	run jq -r 'select(.type == "result") | "\(.id) \(.status)"' \
+	    loom/logs/round_2.ndjson
+	assert_success
+	assert_line "a cached"
+	assert_line "b cached"
+	assert_line "c ok"
+	run jq -r 'select(.type == "merge") | .verdict' loom/logs/round_2.ndjson
+	assert_output DONE
+}
+
+@test "loom run: --max-iterations 1 stops after the first round" {
+	need_filters
+	agent
+	run loom run --no-progress --max-iterations 1 --agent "sh ./agent.sh" \
+	    plan.loom
+	assert_failure 1
+	refute_line --partial "round 2"
+	[ "$(count a) $(count b) $(count c)" = "1 1 0" ]
+}
+
+@test "loom run: a failed task ends with the report and exit 1" {
+	need_filters
+	agent
+	printf '%s\n' 'fail: a | fails' >>plan.loom
+	run loom run --no-progress --agent "sh ./agent.sh" plan.loom
+	assert_failure 1
+	assert_line --partial "fail"
+	[ "$(count fail)" = 1 ]
+	run jq -r 'select(.type == "result" and .id == "fail") | .status' \
+	    loom/logs/round_1.ndjson
+	assert_output failed
+}
+
+@test "loom run: a bad plan exits 2 with loom-parse's message" {
+	need_filters
+	printf 'a: | x\n\tbogus: 1\n' >bad.loom
+	run loom run --no-progress --agent true bad.loom
+	assert_failure 2
+	assert_output --partial 'loom-parse: bad.loom:2: unknown field "bogus"'
+	[ ! -e loom/logs/round_2.ndjson ]
+}
+
+@test "loom run: --workdir moves everything it writes" {
+	need_filters
+	agent
+	run loom run --no-progress --workdir w --agent "sh ./agent.sh" \
+	    plan.loom
+	assert_success
+	[ -f w/logs/round_2.ndjson ] && [ -f w/journal.ndjson ]
+	[ ! -e loom ]
+}
+
+@test "loom run: arguments with quotes and blanks reach loom-spawn intact" {
+	need_filters
+	agent
+	run loom run --no-progress --agent "sh './agent.sh'  # it's" plan.loom
+	assert_success
+	[ "$(count a) $(count b) $(count c)" = "1 1 1" ]
+}
+
+@test "loom run: LOOM_PLAN_DIR is the plan's directory for its commands" {
+	need_filters
+	mkdir -p p/tools
+	printf '#!/bin/sh\necho "{\\"task_id\\": \\"t\\", \\"completed\\": true, \\"results\\": \\"$(pwd)\\"}"\n' \
+	    >p/tools/t.sh
+	printf '%s\n' 't: ; sh "$LOOM_PLAN_DIR/tools/t.sh"' >p/plan.loom
+	run loom run --no-progress p/plan.loom
+	assert_success
+	run jq -r 'select(.type == "merge") | .tasks.t.results' \
+	    loom/logs/round_1.ndjson
+	assert_output "$PWD"
+}
+
+@test "loom run --print shows the exact pipeline" {
+	need_filters
+	run loom run --print -j 4 --limit reviewer=2 --agent "echo 'a b'" \
+	    --barrier --max-iterations 2 x.loom
+	assert_success
+	assert_output "export LOOM_WORKDIR=loom LOOM_PLAN_DIR=$PWD
+mkdir -p loom/logs
+$TOP/bin/loom-parse -- x.loom | $TOP/bin/loom-levels | $TOP/bin/loom-spawn -j 4 --limit reviewer=2 --agent 'echo '\\''a b'\\''' --barrier | $TOP/bin/loom-merge --max-iterations 2 > loom/logs/round_1.ndjson
+# while round N < 2 says \"verdict\": \"ITERATE\" in its merge record,
+# round N+1: the same on its \"next_plan\", with loom-spawn --resume
+$TOP/bin/loom-report loom/logs/round_N.ndjson"
+	[ ! -e loom ]
+}
+
+@test "loom: usage errors exit 2" {
+	while IFS='|' read -r args; do
+		# shellcheck disable=SC2086 # split on purpose
+		run loom $args
+		[ "$status" -eq 2 ] || { echo "loom $args: $status"; return 1; }
+		assert_output --partial "usage: loom run"
+	done <<'CASES'
+
+frobnicate
+run
+run a b
+run --workdir
+status extra
+graph
+CASES
+	run loom run --max-iterations x p
+	assert_failure 2
+	assert_output 'loom: bad --max-iterations "x"'
+}
+
+@test "loom --help and --version" {
+	run loom --help
+	assert_success
+	assert_line --index 0 --partial "usage: loom run [--print]"
+	run loom --version
+	assert_output "loom 0.1"
+}
+
+@test "loom status: what ran, from the work directory alone" {
+	need_filters
+	agent
+	loom run --no-progress --agent "sh ./agent.sh" plan.loom >/dev/null 2>&1
+	run loom status
+	assert_success
+	assert_line --index 0 "loom: 3 tasks: 3 ok"
+	assert_line --regexp '^  ok +c( |$)'
+	run loom status --json
+	assert_success
+	run jq -c '[.all_ok, (.tasks | map(.id) | sort)]' <<<"$output"
+	assert_output '[true,["a","b","c"]]'
+}
+
+@test "loom status: a failed task and what remains, exit 1" {
+	need_filters
+	agent
+	printf '%s\n' 'fail: a | fails' 'after: fail | never runs' >>plan.loom
+	loom run --no-progress --agent "sh ./agent.sh" plan.loom >/dev/null 2>&1 ||
+	    true
+	run loom status
+	assert_failure 1
+	assert_line --regexp '^  failed +fail .*log: '
+	run loom status --json
+	run jq -r '.tasks[] | select(.id == "after") | .state' <<<"$output"
+	assert_output --regexp '^(skipped|not run)$'
+}
+
+@test "loom status: no work directory" {
+	run loom status --workdir nowhere
+	assert_failure 2
+	assert_output 'loom: no work directory "nowhere"'
+}
+
+@test "loom graph draws the plan (text, dot, mermaid)" {
+	need_filters
+	printf '%s\n' 'map: | m' 'one: map | 1' 'two: map | 2' \
+	    'sum: one two | s' >g.loom
+	run loom graph g.loom
+	assert_success
+	for id in map one two sum; do
+		assert_output --partial "$id"
+	done
+	run loom graph --format dot g.loom
+	assert_success
+	assert_output --partial "digraph"
+	run loom graph --format mermaid g.loom
+	assert_success
+	assert_output --partial "graph"
+	run loom graph --format png g.loom
+	assert_failure 2
+}
+
+@test "loom graph: a bad plan fails" {
+	need_filters
+	printf 'a: b | x\n' >bad.loom
+	run loom graph bad.loom
+	assert_failure
+}
