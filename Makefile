@@ -78,6 +78,7 @@ check: deps-check
 	bats $(BATSFLAGS) tests
 
 demo: all
+	@sh $(DEPS) demo
 	@sh share/loom/examples/demo.sh
 
 bench: all

@@ -80,6 +80,12 @@ struct loom_reader;
 /* Opens path ("-" or NULL for stdin).  NULL on failure. */
 struct loom_reader *loom_reader_open(const char *path, char *err);
 
+/* Opens a reader over len bytes at buf, which the caller keeps alive
+ * until the reader is closed; name is used in messages as given.  A byte
+ * order mark at the start is skipped as for a file. */
+struct loom_reader *loom_reader_open_mem(const char *buf, size_t len,
+	    const char *name, char *err);
+
 /* Stores the next value in *vp (returns new) and returns 1; returns 0 at
  * the end of the input, -1 on error with the message in err, already
  * prefixed "FILE:LINE: ". */
@@ -223,6 +229,29 @@ jv	 loom_pylit_parse(const char *buf, size_t len, const char *name,
 int	 loom_pylit_sniff(const char *buf, size_t len);
 
 /* ---- hand.c: loom's hand-written plan format (loom-parse) ---------- */
+
+/*
+ * loom_pylit_parse (in pylit.c) that also tells where things were: when
+ * linesp is not NULL it receives a new object mapping each assigned name
+ * to an array holding the line of the assignment, then, when the value is
+ * a list, tuple or set, the line each of its elements starts on (or an
+ * invalid jv on error).
+ */
+jv	 loom_pylit_parse_lines(const char *buf, size_t len, const char *name,
+	    jv *linesp, char *err);
+
+/*
+ * Reads loom's hand-written plan format (see loom-parse(1)) and returns a
+ * new array of records: a {"type":"plan"} record first when any "@" line
+ * was given, then one {"type":"task"} record per task, fields in the order
+ * type, id, description, requires, depends_on, then the rest as given.
+ * When linesp is not NULL it receives a new array holding the line each
+ * record starts on.  On error returns an invalid jv without a message and
+ * fills err with "NAME:LINE: what is wrong".  A byte-order mark and CRLF
+ * are accepted, NUL bytes refused.
+ */
+jv	 loom_hand_parse(const char *buf, size_t len, const char *name,
+	    jv *linesp, char *err);
 
 /* ---- loom-spawn's lib files ---------------------------------------- */
 

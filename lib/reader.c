@@ -60,6 +60,30 @@ loom_reader_open(const char *path, char *err)
 	return r;
 }
 
+struct loom_reader *
+loom_reader_open_mem(const char *buf, size_t len, const char *name,
+    char *err)
+{
+	struct loom_reader *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(err, LOOM_ERRLEN, "out of memory");
+		return NULL;
+	}
+	r->fd = -1;
+	/* fmemopen wants a non-empty buffer it may write to; it only reads. */
+	r->fp = len > 0 ? fmemopen((void *)buf, len, "r") :
+	    fopen("/dev/null", "r");
+	r->name = strdup(name);
+	r->parser = jv_parser_new(0);
+	if (r->fp == NULL || r->name == NULL || r->parser == NULL) {
+		snprintf(err, LOOM_ERRLEN, "%s: %s", name, strerror(errno));
+		loom_reader_close(r);
+		return NULL;
+	}
+	return r;
+}
+
 void
 loom_reader_close(struct loom_reader *r)
 {

@@ -1,22 +1,39 @@
 #!/bin/sh
 # Installs what loom needs when it is missing, with apt-get, and says so.
-#   deps.sh build   what building needs: libjq-dev
-#   deps.sh check   that, plus what the tests need: bats, bats-assert,
-#                   bats-support, GNU parallel, groff
+#   deps.sh build   what building needs: libjq-dev, and jq (for scripts)
+#   deps.sh demo    that, plus what the shipped audit uses when present:
+#                   cppcheck, shellcheck
+#   deps.sh check   build, plus what the tests need: bats, bats-assert,
+#                   bats-support, GNU parallel, groff, librsvg2-bin,
+#                   cppcheck, shellcheck
 # Set NO_INSTALL=1 or LOOM_NO_INSTALL=1 to only report what is missing.
 set -u
 need=""
-have_header() { [ -f /usr/include/jq.h ] || [ -f /usr/local/include/jq.h ]; }
-have_header || need="$need libjq-dev"
-if [ "${1:-build}" = check ]; then
-	command -v bats >/dev/null 2>&1 || need="$need bats"
-	[ -d /usr/lib/bats/bats-assert ] || need="$need bats-assert"
-	[ -d /usr/lib/bats/bats-support ] || need="$need bats-support"
-	command -v parallel >/dev/null 2>&1 || need="$need parallel"
-	command -v groff >/dev/null 2>&1 || need="$need groff"
-	command -v rsvg-convert >/dev/null 2>&1 || need="$need librsvg2-bin"
-	command -v jq >/dev/null 2>&1 || need="$need jq"
-fi
+want() {	# want COMMAND-OR-PATH PACKAGE
+	case $1 in
+	/*) [ -e "$1" ] ;;
+	*) command -v "$1" >/dev/null 2>&1 ;;
+	esac || need="$need $2"
+}
+[ -f /usr/include/jq.h ] || [ -f /usr/local/include/jq.h ] ||
+    need="$need libjq-dev"
+want jq jq
+case ${1:-build} in
+demo)
+	want cppcheck cppcheck
+	want shellcheck shellcheck
+	;;
+check)
+	want bats bats
+	want /usr/lib/bats/bats-assert bats-assert
+	want /usr/lib/bats/bats-support bats-support
+	want parallel parallel
+	want groff groff
+	want rsvg-convert librsvg2-bin
+	want cppcheck cppcheck
+	want shellcheck shellcheck
+	;;
+esac
 [ -z "$need" ] && exit 0
 if [ -n "${NO_INSTALL:-}${LOOM_NO_INSTALL:-}" ]; then
 	echo "loom: missing:$need (NO_INSTALL is set; install them first)" >&2

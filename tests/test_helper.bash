@@ -17,3 +17,9 @@ setup() {
 jqs() {
 	jq -cS . "$@"
 }
+
+# Under `make check SANITIZE=1`: full stacks, and libjq's own leak on a
+# syntax error suppressed (see tests/lsan.supp).
+export ASAN_OPTIONS="detect_leaks=1:fast_unwind_on_malloc=0"
+export LSAN_OPTIONS="suppressions=$TOP/tests/lsan.supp:print_suppressions=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"

@@ -1,0 +1,711 @@
+/*
+ * loom-levels: check a plan's task graph as a whole and give every task
+ * its level, role, agent name and output path; or draw the graph.
+ *
+ * It reads every record before it writes one, so a plan with a duplicate
+ * id, a dependency on nothing, a task that depends on itself or a cycle
+ * produces messages and no records at all.  To stay within twice the
+ * memory of jq streaming the same plan, a task is not kept as a parsed
+ * value: the graph holds interned ids and numbered edges, and each record
+ * is remembered by where its bytes are (in the file when it is a regular
+ * one, else in one copy in memory).  On output the new fields are added
+ * after the record's own bytes, which pass through untouched; a record
+ * that already has one of them is parsed again and rewritten.
+ */
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "loom.h"
+
+static const char usage_text[] =
+    "usage: loom-levels [-w dir] [-d text | dot | mermaid] [file ...]\n";
+
+/* What a task record already has. */
+#define HAS_LEVEL	0x01
+#define HAS_ROLE	0x02
+#define HAS_AGENT	0x04
+#define HAS_OUTPUT	0x08
+#define MULTILINE	0x10
+
+/* Where records' bytes are: the input file, or a copy in memory. */
+struct source {
+	int		 fd;		/* pread from here when >= 0 */
+	char		*mem;
+	size_t		 used, cap;
+};
+
+struct levels {
+	struct loom_graph *g;
+	struct source	 src;
+	const char	**files;
+	size_t		 nfiles;
+	/* per task */
+	uint32_t	*off;		/* in the file, or in src.mem */
+	uint32_t	*len;
+	uint32_t	*line;		/* only when not read from a file */
+	uint16_t	*file;
+	uint16_t	*role;
+	uint8_t		*flags;
+	size_t		 cap;
+	/* roles and agents */
+	struct loom_map	*roles;
+	uint32_t	*nextnum;	/* per role */
+	struct loom_map	*agents;	/* names given in the input */
+	/* the plan and the other records, compact, in input order */
+	char		*plan;
+	long		 planline;
+	const char	*planfile;
+	char		**other;
+	size_t		 nother, capother;
+	/* messages */
+	size_t		 errors;
+	size_t		 curfile;
+	const char	*workdir;
+};
+
+static void
+bad(struct levels *L, const char *file, long line, const char *fmt, ...)
+    __attribute__((__format__(__printf__, 4, 5)));
+
+static void
+bad(struct levels *L, const char *file, long line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (L->errors++ >= 50) {
+		if (L->errors == 52)
+			warnx("too many errors");
+		return;
+	}
+	fprintf(stderr, "loom-levels: %s:%ld: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void *
+xgrow(void *p, size_t n, size_t size)
+{
+	if ((p = realloc(p, n * size)) == NULL)
+		err(2, NULL);
+	return p;
+}
+
+static char *
+copy_dump(jv v)
+{
+	jv s = jv_dump_string(v, 0);
+	char *c = strdup(jv_string_value(s));
+
+	jv_free(s);
+	if (c == NULL)
+		err(2, NULL);
+	return c;
+}
+
+/* Keeps a record's bytes in memory and returns their offset there. */
+static off_t
+keep(struct levels *L, const char *raw, size_t len)
+{
+	off_t at;
+
+	if (L->src.used + len > L->src.cap) {
+		size_t cap = L->src.cap ? L->src.cap : 1 << 16;
+
+		while (cap < L->src.used + len)
+			cap *= 2;
+		L->src.mem = xgrow(L->src.mem, cap, 1);
+		L->src.cap = cap;
+	}
+	memcpy(L->src.mem + L->src.used, raw, len);
+	at = (off_t)L->src.used;
+	L->src.used += len;
+	return at;
+}
+
+static int
+is_string_array(jv a)
+{
+	int ok = loom_is_array(a);
+
+	if (ok)
+		jv_array_foreach(a, i, x) {
+			(void)i;
+			if (!loom_is_string(x))
+				ok = 0;
+			jv_free(x);
+		}
+	return ok;
+}
+
+static int
+has_nul(jv s)
+{
+	return (size_t)jv_string_length_bytes(jv_copy(s)) !=
+	    strlen(jv_string_value(s));
+}
+
+/* The file and line of task t.  Lines are not kept for a file that can
+ * be read again: they are counted there, on the way to a message. */
+static void
+where(struct levels *L, size_t t, const char **filep, long *linep)
+{
+	char buf[65536];
+	off_t at = 0;
+	ssize_t n, i;
+	long line = 1;
+
+	if (L->line != NULL) {
+		*filep = L->files[L->file[t]];
+		*linep = (long)L->line[t];
+		return;
+	}
+	*filep = L->files[0];
+	while (at < (off_t)L->off[t]) {
+		n = (off_t)L->off[t] - at < (off_t)sizeof(buf) ?
+		    (ssize_t)(L->off[t] - at) : (ssize_t)sizeof(buf);
+		if ((n = pread(L->src.fd, buf, (size_t)n, at)) <= 0)
+			break;
+		for (i = 0; i < n; i++)
+			line += buf[i] == '\n';
+		at += n;
+	}
+	*linep = line;
+}
+
+/* Checks a task record and adds it to the graph. */
+static void
+add_task(struct levels *L, struct loom_reader *r, jv v)
+{
+	const char *file = L->files[L->curfile];
+	long line = loom_reader_line(r), first, t;
+	jv id = loom_get(v, "id"), deps = loom_get(v, "depends_on");
+	jv req = loom_get(v, "requires"), desc = loom_get(v, "description");
+	jv role = loom_get(v, "role"), agent = loom_get(v, "agent");
+	jv out = loom_get(v, "outputs_to");
+	char msg[LOOM_ERRLEN];
+	const char *raw, *rolename;
+	size_t rawlen;
+	off_t off;
+	uint8_t flags = 0;
+	long rn;
+
+	if (!loom_is_string(id) || jv_string_length_bytes(jv_copy(id)) == 0 ||
+	    has_nul(id)) {
+		bad(L, file, line, "task id must be a non-empty string");
+		goto done;
+	}
+	if (jv_get_kind(deps) != JV_KIND_NULL && !is_string_array(deps)) {
+		bad(L, file, line, "task %s: depends_on must be an array of "
+		    "strings", loom_q(jv_string_value(id)));
+		goto done;
+	}
+	if (jv_get_kind(req) != JV_KIND_NULL && !is_string_array(req))
+		bad(L, file, line, "task %s: requires must be an array of "
+		    "strings", loom_q(jv_string_value(id)));
+	if (jv_get_kind(desc) != JV_KIND_NULL && !loom_is_string(desc))
+		bad(L, file, line, "task %s: description must be a string",
+		    loom_q(jv_string_value(id)));
+	if (jv_get_kind(role) != JV_KIND_NULL) {
+		if (!loom_is_string(role) || !loom_name_ok(
+		    jv_string_value(role)) || has_nul(role))
+			bad(L, file, line, "task %s: bad role %s (roles match "
+			    "[a-z][a-z0-9_]*)", loom_q(jv_string_value(id)),
+			    loom_is_string(role) ? loom_q(jv_string_value(
+			    role)) : "(not a string)");
+		flags |= HAS_ROLE;
+	}
+	if (jv_get_kind(agent) != JV_KIND_NULL) {
+		if (!loom_is_string(agent) || !loom_name_ok(
+		    jv_string_value(agent)) || has_nul(agent))
+			bad(L, file, line, "task %s: bad agent %s (agents "
+			    "match [a-z][a-z0-9_]*)",
+			    loom_q(jv_string_value(id)), loom_is_string(agent) ?
+			    loom_q(jv_string_value(agent)) : "(not a string)");
+		else {
+			int isnew;
+			const char *a = jv_string_value(agent);
+
+			if (loom_map_intern(L->agents, a, strlen(a), &isnew) <
+			    0)
+				err(2, NULL);
+			if (!isnew)
+				bad(L, file, line, "task %s: agent %s is "
+				    "given to another task too",
+				    loom_q(jv_string_value(id)), loom_q(a));
+		}
+		flags |= HAS_AGENT;
+	}
+	if (jv_get_kind(out) != JV_KIND_NULL) {
+		if (!loom_is_string(out) || has_nul(out))
+			bad(L, file, line, "task %s: outputs_to must be a "
+			    "string", loom_q(jv_string_value(id)));
+		else if (loom_path_check(jv_string_value(out), msg) != 0)
+			bad(L, file, line, "task %s: outputs_to: %s",
+			    loom_q(jv_string_value(id)), msg);
+		flags |= HAS_OUTPUT;
+	}
+	if (jv_object_has(jv_copy(v), jv_string("level")))
+		flags |= HAS_LEVEL;
+
+	t = loom_graph_add(L->g, jv_string_value(id),
+	    (size_t)jv_string_length_bytes(jv_copy(id)), &first);
+	if (t == -2)
+		err(2, NULL);
+	if (t == -1) {
+		const char *ffile;
+		long fline;
+
+		where(L, (size_t)first, &ffile, &fline);
+		bad(L, file, line, "duplicate task id %s (first at %s:%ld)",
+		    loom_q(jv_string_value(id)), ffile, fline);
+		goto done;
+	}
+	if (jv_get_kind(deps) == JV_KIND_ARRAY)
+		jv_array_foreach(deps, i, d) {
+			(void)i;
+			if (loom_graph_add_dep(L->g, jv_string_value(d),
+			    (size_t)jv_string_length_bytes(jv_copy(d))) != 0)
+				err(2, NULL);
+			jv_free(d);
+		}
+
+	rolename = loom_is_string(role) ? jv_string_value(role) :
+	    loom_role_derive(req, loom_is_string(desc) ?
+	    jv_string_value(desc) : NULL);
+	if ((rn = loom_map_intern(L->roles, rolename, strlen(rolename),
+	    NULL)) < 0 || rn > UINT16_MAX)
+		errx(2, "too many roles");
+
+	raw = loom_reader_raw(r, &rawlen, &off);
+	if (memchr(raw, '\n', rawlen) != NULL)
+		flags |= MULTILINE;
+	if (rawlen > UINT32_MAX)
+		errx(2, "%s:%ld: record too long", file, line);
+	if ((size_t)t >= L->cap) {
+		L->cap = L->cap ? L->cap * 2 : 1024;
+		L->off = xgrow(L->off, L->cap, sizeof(*L->off));
+		L->len = xgrow(L->len, L->cap, sizeof(*L->len));
+		if (L->src.fd < 0) {
+			L->line = xgrow(L->line, L->cap, sizeof(*L->line));
+			L->file = xgrow(L->file, L->cap, sizeof(*L->file));
+		}
+		L->role = xgrow(L->role, L->cap, sizeof(*L->role));
+		L->flags = xgrow(L->flags, L->cap, sizeof(*L->flags));
+	}
+	if (L->src.fd < 0)
+		off = keep(L, raw, rawlen);
+	if (off + (off_t)rawlen > UINT32_MAX)
+		errx(2, "%s:%ld: plan too large (over 4 GiB)", file, line);
+	L->off[t] = (uint32_t)off;
+	L->len[t] = (uint32_t)rawlen;
+	if (L->src.fd < 0) {
+		L->line[t] = (uint32_t)line;
+		L->file[t] = (uint16_t)L->curfile;
+	}
+	L->role[t] = (uint16_t)rn;
+	L->flags[t] = flags;
+done:
+	jv_free(v);
+	jv_free(id);
+	jv_free(deps);
+	jv_free(req);
+	jv_free(desc);
+	jv_free(role);
+	jv_free(agent);
+	jv_free(out);
+}
+
+static void
+read_file(struct levels *L, const char *path, int seekable)
+{
+	char errbuf[LOOM_ERRLEN];
+	struct loom_reader *r;
+	jv v, type;
+	int rc;
+
+	if ((r = loom_reader_open(path, errbuf)) == NULL)
+		errx(2, "%s", errbuf);
+	if ((L->files[L->curfile] = strdup(loom_reader_name(r))) == NULL)
+		err(2, NULL);
+	L->src.fd = seekable ? loom_reader_fd(r) : -1;
+	while ((rc = loom_reader_next(r, &v, errbuf)) > 0) {
+		const char *file = L->files[L->curfile];
+		long line = loom_reader_line(r);
+
+		if (!loom_is_object(v)) {
+			bad(L, file, line, "record is not a JSON object");
+			jv_free(v);
+			continue;
+		}
+		type = loom_get(v, "type");
+		if (!loom_is_string(type))
+			bad(L, file, line, "record has no \"type\"");
+		else if (strcmp(jv_string_value(type), "task") == 0)
+			add_task(L, r, jv_copy(v));
+		else if (strcmp(jv_string_value(type), "plan") == 0) {
+			if (L->plan != NULL)
+				bad(L, file, line, "a second plan record (the "
+				    "first is at %s:%ld)", L->planfile,
+				    L->planline);
+			else {
+				L->plan = copy_dump(jv_copy(v));
+				L->planfile = file;
+				L->planline = line;
+			}
+		} else {
+			if (L->nother == L->capother) {
+				L->capother = L->capother ? L->capother * 2 :
+				    16;
+				L->other = xgrow(L->other, L->capother,
+				    sizeof(*L->other));
+			}
+			L->other[L->nother++] = copy_dump(jv_copy(v));
+		}
+		jv_free(type);
+		jv_free(v);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "loom-levels: %s\n", errbuf);
+		L->errors++;
+	}
+	/* A single regular file is read again with pread: keep its fd. */
+	if (L->src.fd >= 0 && (L->src.fd = dup(L->src.fd)) < 0)
+		err(2, "dup");
+	loom_reader_close(r);
+}
+
+static void
+report(void *ctx, long task, const char *msg)
+{
+	struct levels *L = ctx;
+
+	if (task < 0) {
+		warnx("%s", msg);
+		L->errors++;
+	} else
+	{
+		const char *file;
+		long line;
+
+		where(L, (size_t)task, &file, &line);
+		bad(L, file, line, "%s", msg);
+	}
+}
+
+/* Reads task t's bytes into a buffer of at least len+1. */
+static char *
+fetch(struct levels *L, size_t t, char **buf, size_t *cap)
+{
+	size_t len = L->len[t], got = 0;
+	ssize_t n;
+
+	if (len + 1 > *cap) {
+		*cap = len + 1 > 4096 ? len + 1 : 4096;
+		*buf = xgrow(*buf, *cap, 1);
+	}
+	if (L->src.fd < 0)
+		memcpy(*buf, L->src.mem + L->off[t], len);
+	else
+		while (got < len) {
+			n = pread(L->src.fd, *buf + got, len - got,
+			    L->off[t] + (off_t)got);
+			if (n <= 0)
+				errx(2, "%s: input changed while read",
+				    L->files[0]);
+			got += (size_t)n;
+		}
+	(*buf)[len] = '\0';
+	return *buf;
+}
+
+/* The agent name for task t, in output order: given, or ROLE_N with the
+ * smallest N not taken. */
+static const char *
+agent_of(struct levels *L, size_t t, jv rec)
+{
+	static char name[128];
+	const char *role = loom_map_key(L->roles, L->role[t], NULL);
+	jv a;
+
+	if (L->flags[t] & HAS_AGENT) {
+		a = loom_get(rec, "agent");
+		snprintf(name, sizeof(name), "%s", jv_string_value(a));
+		jv_free(a);
+		return name;
+	}
+	do
+		snprintf(name, sizeof(name), "%s_%u", role,
+		    ++L->nextnum[L->role[t]]);
+	while (loom_map_get(L->agents, name, strlen(name)) >= 0);
+	return name;
+}
+
+static jv
+json_str(const char *s)
+{
+	return jv_dump_string(jv_string(s), 0);
+}
+
+/* Writes task t with its new fields. */
+static void
+write_task(struct levels *L, size_t t, char **buf, size_t *cap)
+{
+	char *raw = fetch(L, t, buf, cap);
+	const char *role = loom_map_key(L->roles, L->role[t], NULL);
+	const char *agent;
+	char path[4096];
+	jv rec = jv_null(), s;
+
+	if (L->flags[t] & (HAS_LEVEL | HAS_ROLE | HAS_AGENT | HAS_OUTPUT |
+	    MULTILINE)) {
+		rec = jv_parse_sized(raw, (int)L->len[t]);
+		agent = agent_of(L, t, rec);
+		snprintf(path, sizeof(path), "%s/outputs/%s.json", L->workdir,
+		    agent);
+		rec = jv_object_set(rec, jv_string("level"),
+		    jv_number(L->g->level[t]));
+		if (!(L->flags[t] & HAS_ROLE))
+			rec = jv_object_set(rec, jv_string("role"),
+			    jv_string(role));
+		if (!(L->flags[t] & HAS_AGENT))
+			rec = jv_object_set(rec, jv_string("agent"),
+			    jv_string(agent));
+		if (!(L->flags[t] & HAS_OUTPUT))
+			rec = jv_object_set(rec, jv_string("outputs_to"),
+			    jv_string(path));
+		loom_emit(stdout, rec);
+		return;
+	}
+	agent = agent_of(L, t, rec);
+	snprintf(path, sizeof(path), "%s/outputs/%s.json", L->workdir, agent);
+	s = json_str(path);
+	fwrite(raw, 1, L->len[t] - 1, stdout);
+	printf("%s\"level\":%u,\"role\":\"%s\",\"agent\":\"%s\","
+	    "\"outputs_to\":%s}\n", L->len[t] > 2 ? "," : "",
+	    L->g->level[t], role, agent, jv_string_value(s));
+	jv_free(s);
+}
+
+/* ---- drawing ---- */
+
+static void
+draw_esc(const char *s, const char *fmt)
+{
+	for (; *s != '\0'; s++) {
+		if (strcmp(fmt, "dot") == 0 && (*s == '"' || *s == '\\'))
+			printf("\\%c", *s);
+		else if (strcmp(fmt, "mermaid") == 0 && *s == '"')
+			fputs("#quot;", stdout);
+		else if ((unsigned char)*s < 0x20)
+			putchar(' ');
+		else
+			putchar(*s);
+	}
+}
+
+static void
+draw(struct levels *L, const char *fmt)
+{
+	struct loom_graph *g = L->g;
+	char *buf = NULL;
+	size_t cap = 0, i, e, t;
+	uint32_t lv = UINT32_MAX;
+	const char **agents;
+
+	agents = xgrow(NULL, g->n ? g->n : 1, sizeof(*agents));
+	for (i = 0; i < g->n; i++) {
+		t = g->order[i];
+		jv rec = L->flags[t] & HAS_AGENT ? jv_parse(fetch(L, t, &buf,
+		    &cap)) : jv_null();
+
+		if ((agents[t] = strdup(agent_of(L, t, rec))) == NULL)
+			err(2, NULL);
+		jv_free(rec);
+	}
+	if (strcmp(fmt, "dot") == 0)
+		printf("digraph loom {\n\trankdir=TB;\n\tnode [shape=box];\n");
+	else if (strcmp(fmt, "mermaid") == 0)
+		printf("flowchart TD\n");
+	for (i = 0; i < g->n; i++) {
+		t = g->order[i];
+		if (strcmp(fmt, "text") == 0) {
+			if (g->level[t] != lv) {
+				size_t k = i;
+
+				lv = g->level[t];
+				while (k < g->n && g->level[g->order[k]] == lv)
+					k++;
+				printf("%slevel %u", i ? "\n" : "", lv);
+				if (k - i > 1)
+					printf(" (%zu in parallel)", k - i);
+				putchar('\n');
+			}
+			printf("  ");
+			draw_esc(loom_graph_id(g, t), fmt);
+			printf(" [%s]", agents[t]);
+			for (e = g->dep_off[t]; e < g->dep_off[t + 1]; e++) {
+				printf(e == g->dep_off[t] ? "  <- " : ", ");
+				draw_esc(loom_graph_id(g, g->dep[e]), fmt);
+			}
+			putchar('\n');
+		} else if (strcmp(fmt, "dot") == 0) {
+			printf("\t\"");
+			draw_esc(loom_graph_id(g, t), fmt);
+			printf("\" [label=\"");
+			draw_esc(loom_graph_id(g, t), fmt);
+			printf("\\n%s\"];\n", agents[t]);
+			for (e = g->dep_off[t]; e < g->dep_off[t + 1]; e++) {
+				printf("\t\"");
+				draw_esc(loom_graph_id(g, g->dep[e]), fmt);
+				printf("\" -> \"");
+				draw_esc(loom_graph_id(g, t), fmt);
+				printf("\";\n");
+			}
+		} else {
+			printf("\tn%zu[\"", t);
+			draw_esc(loom_graph_id(g, t), fmt);
+			printf("<br/>%s\"]\n", agents[t]);
+			for (e = g->dep_off[t]; e < g->dep_off[t + 1]; e++)
+				printf("\tn%u --> n%zu\n", g->dep[e], t);
+		}
+	}
+	if (strcmp(fmt, "dot") == 0) {
+		/* Tasks of one level side by side. */
+		for (i = 0; i < g->n; i = e) {
+			lv = g->level[g->order[i]];
+			printf("\t{ rank=same;");
+			for (e = i; e < g->n && g->level[g->order[e]] == lv;
+			    e++) {
+				printf(" \"");
+				draw_esc(loom_graph_id(g, g->order[e]), fmt);
+				printf("\";");
+			}
+			printf(" }\n");
+		}
+		printf("}\n");
+	}
+	for (i = 0; i < g->n; i++)
+		free((void *)agents[i]);
+	free(agents);
+	free(buf);
+}
+
+/* Everything lives here, reachable to the end, so that a leak checker
+ * tells real leaks from memory still in use at exit. */
+static struct levels L;
+
+static void
+cleanup(void)
+{
+	size_t i;
+
+	for (i = 0; i < L.nother; i++)
+		free(L.other[i]);
+	free(L.other);
+	free(L.plan);
+	for (i = 0; L.files != NULL && i < L.nfiles; i++)
+		free((void *)L.files[i]);
+	free(L.files);
+	free(L.off);
+	free(L.len);
+	free(L.line);
+	free(L.file);
+	free(L.role);
+	free(L.flags);
+	free(L.nextnum);
+	free(L.src.mem);
+	if (L.src.fd >= 0)
+		close(L.src.fd);
+	loom_graph_free(L.g);
+	loom_map_free(L.roles);
+	loom_map_free(L.agents);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "workdir",	required_argument,	NULL, 'w' },
+		{ "draw",	required_argument,	NULL, 'd' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	const char *fmt = NULL, *stdin_only[] = { "-" };
+	const char **files;
+	char *buf = NULL;
+	size_t nfiles, i, cap = 0, bad;
+	int ch, seekable;
+
+	while ((ch = getopt_long(argc, argv, "w:d:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'w':
+			L.workdir = optarg;
+			break;
+		case 'd':
+			fmt = optarg;
+			if (strcmp(fmt, "text") != 0 && strcmp(fmt, "dot") !=
+			    0 && strcmp(fmt, "mermaid") != 0) {
+				warnx("unknown drawing %s (text, dot or "
+				    "mermaid)", loom_q(fmt));
+				loom_usage(usage_text, 2);
+			}
+			break;
+		case 'h':
+			loom_usage(usage_text, 0);
+		case 'V':
+			loom_version();
+		default:
+			loom_usage(usage_text, 2);
+		}
+	}
+	L.workdir = loom_workdir(L.workdir);
+	files = argc > optind ? (const char **)argv + optind : stdin_only;
+	nfiles = argc > optind ? (size_t)(argc - optind) : 1;
+	if (nfiles > UINT16_MAX)
+		errx(2, "too many files");
+	if ((L.g = loom_graph_new()) == NULL || (L.roles = loom_map_new()) ==
+	    NULL || (L.agents = loom_map_new()) == NULL)
+		err(2, NULL);
+	L.files = xgrow(NULL, nfiles, sizeof(*L.files));
+	memset(L.files, 0, nfiles * sizeof(*L.files));
+	L.nfiles = nfiles;
+	L.src.fd = -1;
+	seekable = nfiles == 1;
+	for (i = 0; i < nfiles; i++) {
+		L.curfile = i;
+		read_file(&L, files[i], seekable);
+	}
+	bad = loom_graph_check(L.g, report, &L);
+	if (bad == (size_t)-1)
+		err(2, NULL);
+	if (bad > 0 || L.errors > 0)
+		exit(1);
+
+	L.nextnum = xgrow(NULL, loom_map_count(L.roles) + 1,
+	    sizeof(*L.nextnum));
+	memset(L.nextnum, 0, (loom_map_count(L.roles) + 1) *
+	    sizeof(*L.nextnum));
+	if (fmt != NULL)
+		draw(&L, fmt);
+	else {
+		if (L.plan != NULL)
+			puts(L.plan);
+		for (i = 0; i < L.nother; i++)
+			puts(L.other[i]);
+		for (i = 0; i < L.g->n; i++)
+			write_task(&L, L.g->order[i], &buf, &cap);
+	}
+	free(buf);
+	cleanup();
+	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0)
+		err(2, "stdout");
+	return 0;
+}

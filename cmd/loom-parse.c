@@ -1,0 +1,688 @@
+/*
+ * loom-parse: read plans written as JSON, as Loom's Python literals or in
+ * loom's hand-written format, and write loom's records, one JSON object a
+ * line: the plan record first, then the tasks and any other records in
+ * input order.  The form of each file is recognised from its first
+ * significant line.  Every input is read before anything is written, so
+ * bad input produces messages and no records.
+ */
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "loom.h"
+
+static const char usage_text[] =
+    "usage: loom-parse [-o file] [file ...]\n";
+
+struct parse {
+	jv		 plan;		/* the plan fields so far, or invalid */
+	jv		 recs;		/* every other record, in order */
+	const char	*name;		/* the file being read, for messages */
+	char		 err[LOOM_ERRLEN];
+};
+
+static int
+bad(struct parse *p, long line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	n = snprintf(p->err, sizeof(p->err), "%s:%ld: ", p->name, line);
+	if (n < 0 || (size_t)n >= sizeof(p->err))
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, sizeof(p->err) - n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* A value for a message: a string quoted, anything else as JSON, cut. */
+static const char *
+show(jv v)
+{
+	static char b[2][72];
+	static int i;
+	jv d;
+
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		return loom_q(jv_string_value(v));
+	i = !i;
+	d = jv_dump_string(jv_copy(v), 0);
+	snprintf(b[i], sizeof(b[i]), "%.60s%s", jv_string_value(d),
+	    jv_string_length_bytes(jv_copy(d)) > 60 ? "..." : "");
+	jv_free(d);
+	return b[i];
+}
+
+static int
+has_nul(jv s)
+{
+	return (size_t)jv_string_length_bytes(jv_copy(s)) !=
+	    strlen(jv_string_value(s));
+}
+
+static int
+string_list(jv v)
+{
+	int ok = jv_get_kind(v) == JV_KIND_ARRAY;
+
+	if (ok)
+		jv_array_foreach(v, i, e) {
+			ok = ok && jv_get_kind(e) == JV_KIND_STRING;
+			jv_free(e);
+		}
+	return ok;
+}
+
+/*
+ * Checks one field of task id; consumes v, returns it (maybe defaulted)
+ * or an invalid jv after filling p->err.
+ */
+static jv
+check_field(struct parse *p, long line, const char *id, const char *key,
+    jv v)
+{
+	char why[LOOM_ERRLEN];
+	double d;
+
+	if (strcmp(key, "description") == 0 || strcmp(key, "role") == 0 ||
+	    strcmp(key, "run") == 0 || strcmp(key, "outputs_to") == 0) {
+		if (!jv_is_valid(v) && strcmp(key, "description") == 0)
+			return jv_string("");
+		if (jv_get_kind(v) != JV_KIND_STRING) {
+			bad(p, line, "task %s: \"%s\" must be a string, got %s",
+			    loom_q(id), key, show(v));
+			goto no;
+		}
+		if (strcmp(key, "outputs_to") != 0)
+			return v;
+		if (has_nul(v)) {
+			bad(p, line, "task %s: \"outputs_to\" holds a NUL "
+			    "byte", loom_q(id));
+			goto no;
+		}
+		if (loom_path_check(jv_string_value(v), why) != 0) {
+			bad(p, line, "task %s: bad \"outputs_to\": %s",
+			    loom_q(id), why);
+			goto no;
+		}
+		return v;
+	}
+	if (strcmp(key, "requires") == 0 || strcmp(key, "depends_on") == 0) {
+		if (!jv_is_valid(v))
+			return jv_array();
+		if (!string_list(v)) {
+			bad(p, line, "task %s: \"%s\" must be a list of "
+			    "strings, got %s", loom_q(id), key, show(v));
+			goto no;
+		}
+		return v;
+	}
+	if (strcmp(key, "timeout") == 0 || strcmp(key, "estimate") == 0 ||
+	    strcmp(key, "retries") == 0) {
+		d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
+		if (d < 0 || (strcmp(key, "retries") == 0 && d != (long)d)) {
+			bad(p, line, "task %s: \"%s\" must be a %s, got %s",
+			    loom_q(id), key, strcmp(key, "retries") == 0 ?
+			    "whole number >= 0" : "number of seconds >= 0",
+			    show(v));
+			goto no;
+		}
+		return v;
+	}
+	return v;	/* not ours: passes through */
+
+no:
+	jv_free(v);
+	return jv_invalid();
+}
+
+/* Normalises and checks a task record.  Consumes t. */
+static int
+add_task(struct parse *p, jv t, long line)
+{
+	static const char *first[] = {
+		"description", "requires", "depends_on", NULL
+	};
+	jv id, out, v;
+	const char *key;
+	int i, rc = 0;
+
+	id = jv_object_get(jv_copy(t), jv_string("id"));
+	if (!jv_is_valid(id))
+		rc = bad(p, line, "task without \"id\"");
+	else if (jv_get_kind(id) != JV_KIND_STRING ||
+	    jv_string_length_bytes(jv_copy(id)) == 0)
+		rc = bad(p, line, "task \"id\" must be a non-empty string, "
+		    "got %s", show(id));
+	else if (has_nul(id))
+		rc = bad(p, line, "task \"id\" holds a NUL byte");
+	if (rc != 0) {
+		jv_free(id);
+		jv_free(t);
+		return -1;
+	}
+	out = jv_object_set(jv_object(), jv_string("type"),
+	    jv_string("task"));
+	out = jv_object_set(out, jv_string("id"), jv_copy(id));
+	for (i = 0; first[i] != NULL; i++) {
+		v = jv_object_get(jv_copy(t), jv_string(first[i]));
+		v = check_field(p, line, jv_string_value(id), first[i], v);
+		if (!jv_is_valid(v))
+			goto no;
+		out = jv_object_set(out, jv_string(first[i]), v);
+	}
+	jv_object_foreach(t, k, val) {
+		key = jv_string_value(k);
+		if (strcmp(key, "type") == 0 || strcmp(key, "id") == 0 ||
+		    strcmp(key, "description") == 0 ||
+		    strcmp(key, "requires") == 0 ||
+		    strcmp(key, "depends_on") == 0) {
+			jv_free(k);
+			jv_free(val);
+			continue;
+		}
+		val = check_field(p, line, jv_string_value(id), key, val);
+		if (!jv_is_valid(val)) {
+			jv_free(k);
+			goto no;
+		}
+		out = jv_object_set(out, k, val);
+	}
+	jv_free(id);
+	jv_free(t);
+	p->recs = jv_array_append(p->recs, out);
+	return 0;
+
+no:
+	jv_free(id);
+	jv_free(t);
+	jv_free(out);
+	return -1;
+}
+
+/* Adds plan fields (all of obj but "type"); consumes obj. */
+static int
+add_plan(struct parse *p, jv obj, long line)
+{
+	jv old;
+	int rc = 0;
+
+	if (!jv_is_valid(p->plan))
+		p->plan = jv_object_set(jv_object(), jv_string("type"),
+		    jv_string("plan"));
+	jv_object_foreach(obj, k, v) {
+		if (rc != 0 || strcmp(jv_string_value(k), "type") == 0) {
+			jv_free(k);
+			jv_free(v);
+			continue;
+		}
+		old = jv_object_get(jv_copy(p->plan), jv_copy(k));
+		if (jv_is_valid(old) && !jv_equal(old, jv_copy(v))) {
+			rc = bad(p, line, "plan field %s given twice with "
+			    "different values", show(k));
+			jv_free(k);
+			jv_free(v);
+			continue;
+		}
+		if (!jv_is_valid(old))
+			jv_free(old);
+		p->plan = jv_object_set(p->plan, k, v);
+	}
+	jv_free(obj);
+	return rc;
+}
+
+/* One record: a task, a plan, or another type passing through. */
+static int
+add_record(struct parse *p, jv r, long line)
+{
+	jv type;
+
+	if (jv_get_kind(r) != JV_KIND_OBJECT) {
+		bad(p, line, "expected an object, got %s", show(r));
+		jv_free(r);
+		return -1;
+	}
+	type = loom_get(r, "type");
+	if (jv_get_kind(type) == JV_KIND_NULL) {
+		jv_free(type);
+		if (jv_object_has(jv_copy(r), jv_string("id")))
+			return add_task(p, r, line);
+		jv_free(r);
+		return bad(p, line, "record without \"type\" or \"id\"");
+	}
+	if (jv_get_kind(type) != JV_KIND_STRING) {
+		bad(p, line, "\"type\" must be a string, got %s", show(type));
+		jv_free(type);
+		jv_free(r);
+		return -1;
+	}
+	if (strcmp(jv_string_value(type), "task") == 0) {
+		jv_free(type);
+		return add_task(p, r, line);
+	}
+	if (strcmp(jv_string_value(type), "plan") == 0) {
+		jv_free(type);
+		return add_plan(p, r, line);
+	}
+	jv_free(type);
+	p->recs = jv_array_append(p->recs, r);
+	return 0;
+}
+
+/* Records from an array; lines holds each element's line, or is short. */
+static int
+add_records(struct parse *p, jv arr, jv lines, long line)
+{
+	jv l;
+	int n, i, rc = 0;
+
+	n = jv_array_length(jv_copy(arr));
+	for (i = 0; i < n && rc == 0; i++) {
+		l = jv_array_get(jv_copy(lines), i);
+		rc = add_record(p, jv_array_get(jv_copy(arr), i),
+		    jv_get_kind(l) == JV_KIND_NUMBER ?
+		    (long)jv_number_value(l) : line);
+		jv_free(l);
+	}
+	jv_free(arr);
+	jv_free(lines);
+	return rc;
+}
+
+/*
+ * The lines on which the elements of the JSON array in raw start, or
+ * with key, of the array under that key of the object in raw.  raw starts
+ * on line.  Returns a new array of numbers.
+ */
+static jv
+element_lines(const char *raw, size_t n, long line, const char *key)
+{
+	size_t i, klen = key ? strlen(key) : 0, ks = 0;
+	int depth = 0, target = key ? -1 : 1, want = 0, keyhit = 0;
+	jv out = jv_array();
+
+	for (i = 0; i < n; i++) {
+		if (raw[i] == '\n') {
+			line++;
+			continue;
+		}
+		if (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\r')
+			continue;
+		if (want) {
+			want = 0;
+			if (raw[i] != ']')
+				out = jv_array_append(out, jv_number(line));
+		}
+		if (raw[i] == '"') {
+			ks = i + 1;
+			for (i++; i < n && raw[i] != '"'; i++)
+				if (raw[i] == '\\')
+					i++;
+			keyhit = key != NULL && depth == 1 && i - ks == klen &&
+			    memcmp(raw + ks, key, klen) == 0;
+			continue;
+		}
+		if (raw[i] == '[' || raw[i] == '{') {
+			depth++;
+			if (raw[i] == '[' && target < 0 && keyhit && depth == 2)
+				target = 2;
+			if (raw[i] == '[' && depth == target)
+				want = 1;
+		} else if (raw[i] == ']' || raw[i] == '}') {
+			if (depth == target && target == 2)
+				target = -2;	/* done with the tasks */
+			depth--;
+		} else if (raw[i] == ',' && depth == target)
+			want = 1;
+		if (raw[i] != ':')
+			keyhit = keyhit && raw[i] == '"';
+	}
+	return out;
+}
+
+/* One top-level JSON value: records, an array of them, or a wrapper. */
+static int
+add_json(struct parse *p, jv v, const char *raw, size_t n, long line)
+{
+	jv tasks;
+
+	if (jv_get_kind(v) == JV_KIND_ARRAY)
+		return add_records(p, v, element_lines(raw, n, line, NULL),
+		    line);
+	if (jv_get_kind(v) != JV_KIND_OBJECT ||
+	    jv_object_has(jv_copy(v), jv_string("type")) ||
+	    !jv_object_has(jv_copy(v), jv_string("tasks")))
+		return add_record(p, v, line);
+
+	/* {"version": 1, ..., "tasks": [...]} */
+	tasks = jv_object_get(jv_copy(v), jv_string("tasks"));
+	if (jv_get_kind(tasks) != JV_KIND_ARRAY) {
+		bad(p, line, "\"tasks\" must be a list, got %s", show(tasks));
+		jv_free(tasks);
+		jv_free(v);
+		return -1;
+	}
+	v = jv_object_delete(v, jv_string("tasks"));
+	if (jv_object_length(jv_copy(v)) > 0 && add_plan(p, v, line) != 0) {
+		jv_free(tasks);
+		return -1;
+	} else if (jv_is_valid(v) && jv_object_length(jv_copy(v)) == 0)
+		jv_free(v);
+	return add_records(p, tasks, element_lines(raw, n, line, "tasks"),
+	    line);
+}
+
+/*
+ * JSON values from a buffer, fed a line at a time to one parser as
+ * lib/reader.c does with a file, keeping each value's bytes and line.
+ * XXX: replace with a loom_reader over memory when lib/ has one.
+ */
+struct jin {
+	const char	*buf, *p, *end;
+	jv_parser	*parser;
+	const char	*cur;		/* the line being parsed */
+	size_t		 curlen;
+	long		 line;		/* lines fed */
+	const char	*vend;		/* where the last value ended */
+	const char	*lpos;		/* newlines counted up to here */
+	long		 lline;
+	int		 flushed;
+};
+
+static int
+is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* 1 with a value (new), its bytes and start line; 0 at the end; -1. */
+static int
+jin_next(struct parse *p, struct jin *j, jv *vp, const char **rawp,
+    size_t *np, long *linep)
+{
+	char text[LOOM_ERRLEN], *at;
+	const char *e, *s;
+	jv v;
+
+	for (;;) {
+		v = jv_parser_next(j->parser);
+		if (jv_is_valid(v)) {
+			e = j->cur + j->curlen - jv_parser_remaining(j->parser);
+			for (s = j->vend; s < e && is_ws(*s); s++)
+				;
+			for (; j->lpos < s; j->lpos++)
+				j->lline += *j->lpos == '\n';
+			*vp = v;
+			*rawp = s;
+			*np = (size_t)(e - s);
+			*linep = j->lline;
+			j->vend = e;
+			return 1;
+		}
+		if (jv_invalid_has_msg(jv_copy(v))) {
+			v = jv_invalid_get_msg(v);
+			snprintf(text, sizeof(text), "%s",
+			    jv_get_kind(v) == JV_KIND_STRING ?
+			    jv_string_value(v) : "bad value");
+			jv_free(v);
+			if ((at = strstr(text, " at line ")) != NULL ||
+			    (at = strstr(text, " at EOF")) != NULL)
+				*at = '\0';
+			if (text[0] >= 'A' && text[0] <= 'Z' &&
+			    !(text[1] >= 'A' && text[1] <= 'Z'))
+				text[0] = (char)(text[0] - 'A' + 'a');
+			return bad(p, j->line, "invalid JSON: %s", text);
+		}
+		jv_free(v);
+		if (j->flushed)
+			return 0;
+		if (j->p == j->end) {
+			j->flushed = 1;
+			j->cur = j->end;
+			j->curlen = 0;
+			jv_parser_set_buf(j->parser, "", 0, 0);
+			continue;
+		}
+		if ((e = memchr(j->p, '\n', (size_t)(j->end - j->p))) == NULL)
+			e = j->end - 1;
+		j->cur = j->p;
+		j->curlen = (size_t)(e + 1 - j->p);
+		j->p = e + 1;
+		j->line++;
+		if (j->curlen > 0x7fffffff)
+			return bad(p, j->line, "line too long");
+		jv_parser_set_buf(j->parser, j->cur, (int)j->curlen, 1);
+	}
+}
+
+static int
+read_json(struct parse *p, const char *buf, size_t len)
+{
+	struct jin j;
+	const char *raw = buf;
+	size_t n = 0;
+	long line = 0;
+	jv v;
+	int rc;
+
+	memset(&j, 0, sizeof(j));
+	j.buf = j.p = j.vend = j.lpos = buf;
+	j.end = buf + len;
+	j.lline = 1;
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		j.p = j.vend = j.lpos = buf + 3;
+	if ((j.parser = jv_parser_new(0)) == NULL)
+		return bad(p, 0, "out of memory");
+	while ((rc = jin_next(p, &j, &v, &raw, &n, &line)) == 1)
+		if ((rc = add_json(p, v, raw, n, line)) != 0)
+			break;
+	jv_parser_free(j.parser);
+	return rc;
+}
+
+static int
+read_python(struct parse *p, const char *buf, size_t len)
+{
+	jv all, lines, l;
+	long line;
+	int rc = 0;
+
+	all = loom_pylit_parse_lines(buf, len, p->name, &lines, p->err);
+	if (!jv_is_valid(all))
+		return -1;
+	all = jv_object_delete(all, jv_string("__class__"));
+	jv_object_foreach(all, k, v) {
+		if (rc != 0) {
+			jv_free(k);
+			jv_free(v);
+			continue;
+		}
+		l = jv_object_get(jv_copy(lines), jv_copy(k));
+		line = (long)jv_number_value(jv_array_get(jv_copy(l), 0));
+		if (strcmp(jv_string_value(k), "tasks") == 0) {
+			if (jv_get_kind(v) != JV_KIND_ARRAY) {
+				rc = bad(p, line, "\"tasks\" must be a list, "
+				    "got %s", show(v));
+				jv_free(v);
+				jv_free(l);
+			} else
+				rc = add_records(p, v, jv_array_slice(l, 1,
+				    jv_array_length(jv_copy(l))), line);
+			jv_free(k);
+		} else {
+			jv_free(l);
+			rc = add_plan(p, jv_object_set(jv_object(), k, v),
+			    line);
+		}
+	}
+	jv_free(all);
+	jv_free(lines);
+	return rc;
+}
+
+static int
+read_hand(struct parse *p, const char *buf, size_t len)
+{
+	jv recs, lines;
+
+	recs = loom_hand_parse(buf, len, p->name, &lines, p->err);
+	if (!jv_is_valid(recs))
+		return -1;
+	return add_records(p, recs, lines, 0);
+}
+
+/* Reads one file in whatever form it is.  Returns 0, 1 or 2. */
+static int
+read_file(struct parse *p, const char *path)
+{
+	const char *s, *nul;
+	char *buf;
+	size_t len;
+	long line;
+	int rc;
+
+	if ((buf = loom_slurp(path, &len, p->err)) == NULL) {
+		warnx("%s", p->err);
+		return 2;
+	}
+	p->name = strcmp(path, "-") == 0 ? "stdin" : path;
+	s = buf;
+	if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;
+	if ((nul = memchr(buf, '\0', len)) != NULL) {
+		for (line = 1; s < nul; s++)
+			line += *s == '\n';
+		rc = bad(p, line, "NUL byte in input");
+	} else {
+		while (s < buf + len && is_ws(*s))
+			s++;
+		if (s < buf + len && (*s == '{' || *s == '['))
+			rc = read_json(p, buf, len);
+		else if (loom_pylit_sniff(buf, len))
+			rc = read_python(p, buf, len);
+		else
+			rc = read_hand(p, buf, len);
+	}
+	free(buf);
+	if (rc != 0) {
+		warnx("%s", p->err);
+		return 1;
+	}
+	return 0;
+}
+
+/* Writes the records to fp; 0 or -1 with errno. */
+static int
+write_all(struct parse *p, FILE *fp)
+{
+	if (jv_is_valid(p->plan) && loom_emit(fp, jv_copy(p->plan)) != 0)
+		return -1;
+	jv_array_foreach(p->recs, i, r)
+		if (loom_emit(fp, r) != 0)
+			return -1;
+	return fflush(fp) == 0 && !ferror(fp) ? 0 : -1;
+}
+
+/* Writes to path through a temporary file renamed over it. */
+static int
+write_file(struct parse *p, const char *path)
+{
+	char *tmp;
+	const char *slash = strrchr(path, '/');
+	size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
+	mode_t mask;
+	FILE *fp;
+	int fd, e;
+
+	if ((tmp = malloc(dlen + sizeof(".loom-parse.XXXXXX"))) == NULL)
+		err(2, NULL);
+	memcpy(tmp, path, dlen);
+	strcpy(tmp + dlen, ".loom-parse.XXXXXX");
+	if ((fd = mkstemp(tmp)) == -1) {
+		warn("%s", path);
+		free(tmp);
+		return 2;
+	}
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) == -1 || (fp = fdopen(fd, "w")) == NULL)
+		goto fail;
+	if (write_all(p, fp) != 0 || fsync(fd) == -1) {
+		e = errno;
+		fclose(fp);
+		errno = e;
+		goto fail;
+	}
+	if (fclose(fp) != 0 || rename(tmp, path) == -1)
+		goto fail;
+	free(tmp);
+	return 0;
+
+fail:
+	warn("%s", path);
+	unlink(tmp);
+	free(tmp);
+	return 2;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "output",	required_argument,	NULL, 'o' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	struct parse p;
+	const char *out = NULL;
+	int ch, i, r, rc = 0;
+
+	while ((ch = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			loom_usage(usage_text, 0);
+		case 'o':
+			out = optarg;
+			break;
+		case 'V':
+			loom_version();
+		default:
+			loom_usage(usage_text, 2);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	memset(&p, 0, sizeof(p));
+	p.plan = jv_invalid();
+	p.recs = jv_array();
+	for (i = 0; i < argc || (i == 0 && argc == 0); i++) {
+		r = read_file(&p, argc == 0 ? "-" : argv[i]);
+		if (r > rc)
+			rc = r;
+	}
+	if (rc == 0) {
+		if (out != NULL)
+			rc = write_file(&p, out);
+		else if (write_all(&p, stdout) != 0) {
+			warn("stdout");
+			rc = 2;
+		}
+	}
+	jv_free(p.plan);
+	jv_free(p.recs);
+	if (fclose(stdout) != 0 && rc == 0) {
+		warn("stdout");
+		rc = 2;
+	}
+	return rc;
+}
