@@ -209,7 +209,7 @@ CASES
 	assert_output --partial "digraph"
 	run loom graph --format mermaid g.loom
 	assert_success
-	assert_output --partial "graph"
+	assert_output --partial "flowchart"
 	run loom graph --format png g.loom
 	assert_failure 2
 }
