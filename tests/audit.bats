@@ -72,7 +72,7 @@ use fgets(buf, sizeof buf, stdin)"
 	system("ls -l");|low 1;
 	if (system(cmd) == 0)|high 1;
 	fp = popen("date", "r");|low 1;
-	strcpy(buf, "abc");|low 1;
+	strcpy(buf, "abc");|info 1;
 	return strcpy(a, b);|medium 1;
 	n = sprintf(buf, "%d", x);|medium 1;
 	vsprintf(buf, fmt, ap);|medium 1;
@@ -96,6 +96,10 @@ use fgets(buf, sizeof buf, stdin)"
 	p = strdup(s);\n\treturn p;|
 	p = malloc(n);\n\tp[0] = 1;\n\tp[1] = 2;\n\tp[2] = 3;\n\tp[3] = 4;|low 1;
 	q = strdup(s);\n\tputs(q);\n\tfree(q);\n\tx = 1;|low 1;
+	a = malloc(n);\nb = calloc(1, sizeof(*a));\nc = malloc(n);\nif (a != NULL &&\n    b != NULL && c != NULL)|
+	r->name = strdup(s);\nx = 1;\ny = 2;\nz = 3;\nw = 4;\nif (r->name == NULL)|
+	p = malloc(n);\n}\nvoid f(void) {\n\tp[0] = 1;|
+	p = malloc(n);\n\tx = 1;\n\tq = malloc(n);\n\tif (q == NULL)\n\t\treturn;\n\tp->x = q;|low 1;
 CASES
 }
 

@@ -69,29 +69,32 @@ audit_find() {
 	for d in $skip; do
 		prune="$prune -name $d -o"
 	done
-	set +f
 	shebang='^#![[:space:]]*(/usr)?/bin/(env[[:space:]]+)?(ba|da)?sh'
 	shebang="$shebang([[:space:]]|$)"
-	# shellcheck disable=SC2086 # $prune is a list of find arguments
-	find . \( -type d \( $prune -false \) -prune \) -o -type f -print |
+	case $1 in
+	c)	sel="-name *.[ch]" ;;
+	sh)	sel="( -name *.sh -o -name *.bash -o ! -name *.* )" ;;
+	make)	sel="( -name Makefile -o -name makefile -o -name GNUmakefile"
+		sel="$sel -o -name *.mk -o -name *.mak )" ;;
+	elf)	sel="( -perm -u+x -o -name *.so -o -name *.so.* )" ;;
+	esac
+	set -f
+	# shellcheck disable=SC2086 # $prune and $sel are find arguments
+	find . \( -type d \( $prune -false \) -prune \) -o -type f $sel -print |
 	    sed 's|^\./||' | LC_ALL=C sort | while IFS= read -r f; do
 		case $1 in
-		c)	case $f in *.c|*.h) printf '%s\n' "$f" ;; esac ;;
 		sh)	case $f in
 			*.sh|*.bash) printf '%s\n' "$f" ;;
-			*.*)	;;
 			*)	head -n 1 "$f" 2>/dev/null |
 				    grep -Eq "$shebang" && printf '%s\n' "$f" ;;
 			esac ;;
-		make)	case ${f##*/} in
-			Makefile|makefile|GNUmakefile|*.mk|*.mak)
-				printf '%s\n' "$f" ;;
-			esac ;;
 		elf)	[ "$(head -c 4 "$f" 2>/dev/null | od -An -c |
 			    tr -d ' ')" = '177ELF' ] && printf '%s\n' "$f" ;;
+		*)	printf '%s\n' "$f" ;;
 		esac
 		true
 	done
+	set +f
 }
 
 # audit_files KIND: the map task's list when there is one, else audit_find.

@@ -90,19 +90,38 @@ function checked(text, var,    v, e) {
 	    text ~ ("return[ \t(]*" v "[ \t)]*;")
 }
 
-# Allocation results waiting for a check: the variable, its line, and how
-# many code lines may still check it.
-function flush_alloc() {
-	if (avar != "")
-		report("low", alloc "() result \"" avar "\" is used " \
-		    "without checking for NULL", "check \"" avar "\" " \
-		    "against NULL before using it", aline)
-	avar = ""
+# Allocation results waiting for a check: variable, line and function
+# name of each, and how many more code lines to watch it for.  The first
+# line after the allocation that mentions the variable decides: a test
+# against NULL (or returning it) is fine, any other use is a finding.  Not
+# mentioned within 30 code lines, or by the end of the function: nothing
+# is said.  sizeof does not count as a use.
+function watch(s,    k, v, t) {
+	for (k in pvar) {
+		v = quote_re(pvar[k])
+		t = s
+		gsub("sizeof[ \t(]*\\*?[ \t]*" v, "", t)
+		if (t ~ ("(^|[^A-Za-z0-9_])" v "([^A-Za-z0-9_]|$)")) {
+			if (!checked(s, pvar[k]))
+				report("low", palloc[k] "() result \"" pvar[k] \
+				    "\" is used without checking for NULL",
+				    "check \"" pvar[k] "\" against NULL " \
+				    "before using it", pline[k])
+			forget(k)
+		} else if (--pleft[k] == 0)
+			forget(k)
+	}
+}
+
+function forget(k) {
+	delete pvar[k]
+	delete pline[k]
+	delete palloc[k]
+	delete pleft[k]
 }
 
 BEGIN {
 	state = ""
-	avar = ""
 	# a string constant, maybe split: "" "" (contents are dropped)
 	str = "[ \t]*\"\"([ \t]*\"\")*[ \t]*"
 	lit = "^" str
@@ -112,12 +131,10 @@ BEGIN {
 	s = strip($0)
 	if (s ~ /^[ \t]*$/)
 		next
-	if (avar != "") {
-		if (checked(s, avar))
-			avar = ""
-		else if (--aleft == 0)
-			flush_alloc()
-	}
+	watch(s)
+	if (s ~ /^}/)
+		for (k in pvar)
+			forget(k)
 
 	if (call(s, "gets"))
 		report("critical", "gets() reads a line with no bound on " \
@@ -146,7 +163,7 @@ BEGIN {
 	}
 	if (call(s, "strcpy")) {
 		if (rest ~ ("^[^,()]*," str "\\)"))
-			report("low", "strcpy() of a constant string: safe " \
+			report("info", "strcpy() of a constant string: safe " \
 			    "only while the destination stays large enough",
 			    "use snprintf(dst, sizeof dst, ...)")
 		else
@@ -156,7 +173,7 @@ BEGIN {
 	}
 	if (call(s, "strcat")) {
 		if (rest ~ ("^[^,()]*," str "\\)"))
-			report("low", "strcat() of a constant string: safe " \
+			report("info", "strcat() of a constant string: safe " \
 			    "only while the destination stays large enough",
 			    "track the length and use snprintf")
 		else
@@ -179,20 +196,17 @@ BEGIN {
 		a = substr(s, RSTART, RLENGTH)
 		pre = substr(s, 1, RSTART - 1)
 		post = substr(s, RSTART + RLENGTH)
-		flush_alloc()
 		v = a
 		sub(/[ \t]*=.*/, "", v)
 		alloc = a
 		sub(/[ \t]*\($/, "", alloc)
 		sub(/.*[^a-z]/, "", alloc)
 		if (pre !~ /(if|while)[ \t]*\(/ && !checked(post, v)) {
-			avar = v
-			aline = FNR
-			aleft = 3
+			pvar[FNR] = v
+			pline[FNR] = FNR
+			palloc[FNR] = alloc
+			pleft[FNR] = 30
 		}
 	}
 }
 
-END {
-	flush_alloc()
-}
