@@ -2,7 +2,8 @@
 # cppcheck.sh: an audit task that runs cppcheck, when it is installed, on
 # the C sources (warnings and portability checks).  Severities: error is
 # high, warning medium, portability, performance and style low,
-# information info.  Without cppcheck it says so in one info finding.
+# information (and unknownMacro, a want of configuration) info.  Without
+# cppcheck it says so in one info finding.
 set -eu
 # shellcheck source=/dev/null
 . "$(dirname -- "$0")/common.sh"
@@ -20,8 +21,33 @@ if ! command -v cppcheck >/dev/null 2>&1; then
 	exit 0
 fi
 
+# So that cppcheck knows the macros the code uses (an unknown one makes it
+# misread whole functions): -I for each directory with headers, and each
+# library header included from /usr/include that is not a standard one.
+audit_files c >"$tmp/all"
+grep -E '\.h$' "$tmp/all" | sed -e 's|/[^/]*$||' -e 's|^[^/]*$|.|' |
+    LC_ALL=C sort -u | sed 's/^/-I\n/' >"$tmp/args"
+std=' assert complex ctype errno fenv float inttypes iso646 limits locale
+    math setjmp signal stdalign stdarg stdatomic stdbool stddef stdint
+    stdio stdlib stdnoreturn string tgmath threads time uchar wchar wctype
+    aio cpio dirent dlfcn err fcntl fnmatch ftw getopt glob grp iconv
+    langinfo libgen malloc monetary mqueue netdb nl_types poll pthread pwd
+    regex sched search semaphore spawn strings syslog tar termios ulimit
+    unistd utime utmpx wordexp alloca endian features memory paths '
 if [ -s "$tmp/files" ]; then
-	cppcheck -q --enable=warning,portability --inline-suppr \
+	inc='s/^[[:space:]]*#[[:space:]]*include[[:space:]]*<\([^/>]*\)\.h>.*/\1/p'
+	tr '\n' '\0' <"$tmp/all" | xargs -0 sed -n "$inc" |
+	    LC_ALL=C sort -u | while IFS= read -r h; do
+		case $std in *" $h "*) continue ;; esac
+		[ -f "/usr/include/$h.h" ] &&
+		    printf -- '--include=/usr/include/%s.h\n' "$h"
+		true
+	done >>"$tmp/args"
+fi
+
+if [ -s "$tmp/files" ]; then
+	tr '\n' '\0' <"$tmp/args" | xargs -0 cppcheck -q \
+	    --enable=warning,portability --inline-suppr --max-configs=1 \
 	    --suppress=missingIncludeSystem \
 	    --template='{file}\t{line}\t{severity}\t{id}\t{message}' \
 	    --file-list="$tmp/files" 2>"$tmp/out" >/dev/null ||
@@ -30,12 +56,12 @@ fi
 touch "$tmp/out"
 awk -F '\t' 'NF >= 5 && $1 != "" && $1 != "nofile" {
 	sev = "low"
-	if ($3 == "error")
+	if ($3 == "information" || $4 == "unknownMacro")
+		sev = "info"
+	else if ($3 == "error")
 		sev = "high"
 	else if ($3 == "warning")
 		sev = "medium"
-	else if ($3 == "information")
-		sev = "info"
 	printf "%s\t%s\t%s\t%s (cppcheck %s)\t\n", sev, $1, $2, $5, $4
 }' "$tmp/out" >"$tmp/tsv"
 audit_tsv <"$tmp/tsv" >"$tmp/issues"
