@@ -35,7 +35,8 @@ std=' assert complex ctype errno fenv float inttypes iso646 limits locale
     regex sched search semaphore spawn strings syslog tar termios ulimit
     unistd utime utmpx wordexp alloca endian features memory paths '
 if [ -s "$tmp/files" ]; then
-	inc='s/^[[:space:]]*#[[:space:]]*include[[:space:]]*<\([^/>]*\)\.h>.*/\1/p'
+	inc='s/^[[:space:]]*#[[:space:]]*include[[:space:]]*'
+	inc="$inc"'<\([^/>]*\)\.h>.*/\1/p'
 	tr '\n' '\0' <"$tmp/all" | xargs -0 sed -n "$inc" |
 	    LC_ALL=C sort -u | while IFS= read -r h; do
 		case $std in *" $h "*) continue ;; esac
