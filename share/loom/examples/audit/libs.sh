@@ -2,10 +2,11 @@
 # libs.sh: an audit task that lists the libraries the code links (the
 # NEEDED entries of built ELF files, read with readelf, never ldd, which may
 # run the file; and the -lNAME flags in makefiles) with the Debian package
-# that provides each and its installed version (dpkg-query).  Findings: a
-# library no installed package provides (low: nothing keeps it updated),
-# and an installed package with a newer version available (medium: it may
-# carry security fixes).
+# that provides each and its installed version (dpkg-query).  Findings:
+# each library with its package and version (info), a library no installed
+# package provides (low: nothing keeps it updated), and an installed
+# package with a newer version available (medium: it may carry security
+# fixes).
 set -eu
 # shellcheck source=/dev/null
 . "$(dirname -- "$0")/common.sh"
@@ -117,6 +118,10 @@ us=$(printf '\037')
 jq -r '[.library, .package // "", .version // "", .candidate // "",
     .at.file, .at.line] | join("\u001f")' "$tmp/libs" |
     while IFS=$us read -r so pkg ver cand file line; do
+	if [ -n "$pkg" ]; then
+		printf 'info\t%s\t%s\t%s\t\n' "$file" "$line" \
+		    "links $so: $pkg $ver"
+	fi
 	if [ -z "$pkg" ]; then
 		printf 'low\t%s\t%s\t%s\t%s\n' "$file" "$line" \
 		    "no installed package provides $so: nothing updates it" \
