@@ -194,6 +194,30 @@ CASES
 	assert_output skipped
 }
 
+@test "loom status: a run in progress shows what has started" {
+	for f in loom-parse loom-levels loom-spawn; do
+		[ -x "$TOP/bin/$f" ] || skip "$f is not built yet"
+	done
+	printf '%s\n' 'slow: ; sleep 3; echo "{}"' 'after: slow ; echo "{}"' \
+	    >p.loom
+	{ loom-parse p.loom | loom-levels | loom-spawn --no-progress \
+	    >out.ndjson; } 3>&- &
+	pid=$!
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		[ -f loom/logs/general_1.log ] && break
+		sleep 0.2
+	done
+	run loom status
+	assert_failure 1
+	assert_line --index 0 "loom: 2 tasks: 1 started, 1 not run"
+	assert_line --regexp '^  started +slow +log: loom/logs/general_1.log$'
+	assert_line --regexp '^  not run +after$'
+	wait "$pid"
+	run loom status
+	assert_success
+	assert_line --index 0 "loom: 2 tasks: 2 ok"
+}
+
 @test "loom status: no work directory" {
 	run loom status --workdir nowhere
 	assert_failure 2
