@@ -46,6 +46,7 @@ count() {
 	assert_line "loom: round 2: DONE"
 	[ "$(count a) $(count b) $(count c)" = "1 1 1" ]
 	[ -f loom/compiled_v2.json ]
+	[ -f loom/logs/iteration_2.md ]
 	run jq -r 'select(.type == "result") | "\(.id) \(.status)"' \
 	    loom/logs/round_2.ndjson
 	assert_success
@@ -133,7 +134,7 @@ mkdir -p loom/logs
 $TOP/bin/loom-parse -- x.loom | $TOP/bin/loom-levels | $TOP/bin/loom-spawn -j 4 --limit reviewer=2 --agent 'echo '\\''a b'\\''' --barrier | $TOP/bin/loom-merge --max-iterations 2 > loom/logs/round_1.ndjson
 # while round N < 2 says \"verdict\": \"ITERATE\" in its merge record,
 # round N+1: the same on its \"next_plan\", with loom-spawn --resume
-$TOP/bin/loom-report loom/logs/round_N.ndjson"
+$TOP/bin/loom-report --save --jobs 4 loom/logs/round_N.ndjson"
 	[ ! -e loom ]
 }
 
