@@ -235,3 +235,23 @@ aggregate_findings ok" || {
 		printf '%s\n' "$output" | sort | grep -c ' ok$' | grep -qx 6
 	}
 }
+
+@test "loom run share/loom/examples/audit.loom audits loom's own sources" {
+	for f in loom-parse loom-levels loom-spawn loom-merge loom-report; do
+		[ -x "$TOP/bin/$f" ] || skip "$f is not built yet"
+	done
+	w=loom
+	unset LOOM_AUDIT_DIR LOOM_PLAN_DIR
+	run loom run --no-progress "$TOP/share/loom/examples/audit.loom"
+	assert_success
+	assert_line "loom: round 1: DONE"
+	run jq -r 'select(.type == "merge") | .tasks.map_surface.results
+	    | .root, (.files.c | index("lib/loom.h") != null)' \
+	    "$w/logs/round_1.ndjson"
+	assert_output "$TOP
+true"
+	# nothing from the planted fixture leaks into loom's own audit
+	run jq -r 'select(.type == "merge") | .findings[] | .file // empty
+	    | select(startswith("tests/fixtures"))' "$w/logs/round_1.ndjson"
+	assert_output ''
+}

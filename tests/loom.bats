@@ -92,6 +92,15 @@ after skipped"
 	[ ! -e loom/logs/round_2.ndjson ]
 }
 
+@test "loom run: a plan loom-spawn rejects exits 2" {
+	need_filters
+	printf 'a: | no command and no --agent\n' >p.loom
+	run loom run --no-progress p.loom
+	assert_failure 2
+	assert_line --partial "loom-spawn: "
+	assert_line "loom: round 1: loom-spawn ran nothing"
+}
+
 @test "loom run: --workdir moves everything it writes" {
 	need_filters
 	agent
