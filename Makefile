@@ -75,7 +75,12 @@ check: deps-check
 	@for m in $(MAN1) $(MAN7); do \
 	    groff -mdoc -ww -z $$m 2>&1 | { ! grep . ; } || \
 	    { echo "man page warnings in $$m"; exit 1; }; done
-	bats $(BATSFLAGS) tests
+	@{ bats $(BATSFLAGS) tests; echo $$? > build/bats.rc; } | \
+	    tee build/check.tap
+	@awk '/^ok .* # skip/ { s++; next } /^ok / { p++ } /^not ok / { f++ } \
+	    END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' \
+	    build/check.tap
+	@exit $$(cat build/bats.rc)
 
 demo: all
 	@sh $(DEPS) demo

@@ -380,111 +380,34 @@ add_json(struct parse *p, jv v, const char *raw, size_t n, long line)
 	    line);
 }
 
-/*
- * JSON values from a buffer, fed a line at a time to one parser as
- * lib/reader.c does with a file, keeping each value's bytes and line.
- * XXX: replace with a loom_reader over memory when lib/ has one.
- */
-struct jin {
-	const char	*buf, *p, *end;
-	jv_parser	*parser;
-	const char	*cur;		/* the line being parsed */
-	size_t		 curlen;
-	long		 line;		/* lines fed */
-	const char	*vend;		/* where the last value ended */
-	const char	*lpos;		/* newlines counted up to here */
-	long		 lline;
-	int		 flushed;
-};
-
 static int
 is_ws(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* 1 with a value (new), its bytes and start line; 0 at the end; -1. */
-static int
-jin_next(struct parse *p, struct jin *j, jv *vp, const char **rawp,
-    size_t *np, long *linep)
-{
-	char text[LOOM_ERRLEN], *at;
-	const char *e, *s;
-	jv v;
-
-	for (;;) {
-		v = jv_parser_next(j->parser);
-		if (jv_is_valid(v)) {
-			e = j->cur + j->curlen - jv_parser_remaining(j->parser);
-			for (s = j->vend; s < e && is_ws(*s); s++)
-				;
-			for (; j->lpos < s; j->lpos++)
-				j->lline += *j->lpos == '\n';
-			*vp = v;
-			*rawp = s;
-			*np = (size_t)(e - s);
-			*linep = j->lline;
-			j->vend = e;
-			return 1;
-		}
-		if (jv_invalid_has_msg(jv_copy(v))) {
-			v = jv_invalid_get_msg(v);
-			snprintf(text, sizeof(text), "%s",
-			    jv_get_kind(v) == JV_KIND_STRING ?
-			    jv_string_value(v) : "bad value");
-			jv_free(v);
-			if ((at = strstr(text, " at line ")) != NULL ||
-			    (at = strstr(text, " at EOF")) != NULL)
-				*at = '\0';
-			if (text[0] >= 'A' && text[0] <= 'Z' &&
-			    !(text[1] >= 'A' && text[1] <= 'Z'))
-				text[0] = (char)(text[0] - 'A' + 'a');
-			return bad(p, j->line, "invalid JSON: %s", text);
-		}
-		jv_free(v);
-		if (j->flushed)
-			return 0;
-		if (j->p == j->end) {
-			j->flushed = 1;
-			j->cur = j->end;
-			j->curlen = 0;
-			jv_parser_set_buf(j->parser, "", 0, 0);
-			continue;
-		}
-		if ((e = memchr(j->p, '\n', (size_t)(j->end - j->p))) == NULL)
-			e = j->end - 1;
-		j->cur = j->p;
-		j->curlen = (size_t)(e + 1 - j->p);
-		j->p = e + 1;
-		j->line++;
-		if (j->curlen > 0x7fffffff)
-			return bad(p, j->line, "line too long");
-		jv_parser_set_buf(j->parser, j->cur, (int)j->curlen, 1);
-	}
-}
-
+/* JSON values, read by lib/reader.c from the buffer a line at a time. */
 static int
 read_json(struct parse *p, const char *buf, size_t len)
 {
-	struct jin j;
-	const char *raw = buf;
-	size_t n = 0;
-	long line = 0;
+	struct loom_reader *r;
+	const char *raw, *lpos = buf;
+	size_t n;
+	off_t off;
+	long line = 1;
 	jv v;
 	int rc;
 
-	memset(&j, 0, sizeof(j));
-	j.buf = j.p = j.vend = j.lpos = buf;
-	j.end = buf + len;
-	j.lline = 1;
-	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
-		j.p = j.vend = j.lpos = buf + 3;
-	if ((j.parser = jv_parser_new(0)) == NULL)
-		return bad(p, 0, "out of memory");
-	while ((rc = jin_next(p, &j, &v, &raw, &n, &line)) == 1)
+	if ((r = loom_reader_open_mem(buf, len, p->name, p->err)) == NULL)
+		return -1;
+	while ((rc = loom_reader_next(r, &v, p->err)) == 1) {
+		raw = loom_reader_raw(r, &n, &off);
+		for (; lpos < buf + off; lpos++)
+			line += *lpos == '\n';
 		if ((rc = add_json(p, v, raw, n, line)) != 0)
 			break;
-	jv_parser_free(j.parser);
+	}
+	loom_reader_close(r);
 	return rc;
 }
 

@@ -396,6 +396,34 @@ void	 loom_status_format(const struct loom_status *st, double now,
 
 /* ---- loom-merge's and loom-report's lib files ---------------------- */
 
+/*
+ * output.c: a task's output file in loom's output form.  Reads path and
+ * returns new an object with "format" ("json", "python" or "text") and
+ * the fields the output gave (task_id, iteration, completed, results,
+ * issues, prompt_patches, files_changed, usage and any others); "round"
+ * is renamed "iteration" when that is absent, and a Python file's class
+ * names are under "class".  A JSON value that is not an object, plain
+ * text and Markdown are kept whole under "results".  Returns an invalid
+ * jv and fills err with "PATH: what is wrong" (or "PATH:LINE: ...") when
+ * the file cannot be read or is JSON or Python that does not parse.
+ */
+jv	 loom_output_read(const char *path, char *err);
+
+/*
+ * The findings of an output in loom's output form (borrowed): its
+ * "issues" and its results' "issues_found", in that order.  Returns new
+ * an array of objects, each with at least "severity" (lowercased when it
+ * is one of the five below, "unknown" when absent) and "message" (taken
+ * from description, issue, title or summary when absent; a finding that
+ * is a plain string becomes the message).
+ */
+jv	 loom_output_findings(jv out);
+
+/* The rank of a severity: 0 critical, 1 high, 2 medium, 3 low, 4 info,
+ * 5 anything else; and the name of ranks 0..4 (NULL otherwise). */
+int	 loom_severity_rank(const char *s);
+const char *loom_severity_name(int rank);
+
 /* ---- agents' lib files ---------------------------------------------- */
 
 #endif /* LOOM_H */

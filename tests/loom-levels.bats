@@ -242,6 +242,17 @@ TABLE
 	assert_output 'loom-levels: in:2: NUL byte in input'
 }
 
+@test "an RS byte is refused, not passed on (libjq took it for a separator)" {
+	printf '\036\n' > in
+	run loom-levels in
+	assert_failure 1
+	assert_output 'loom-levels: in:1: RS byte (0x1e) in input'
+	printf '{"type":"plan"}\n{"type":"task","id":"a"}\036\n' > in
+	run loom-levels in
+	assert_failure 1
+	assert_output 'loom-levels: in:2: RS byte (0x1e) in input'
+}
+
 @test "deep nesting is a clean error" {
 	{ printf '{"type":"task","id":"a","x":'; head -c 5000 /dev/zero | tr '\0' '['; echo; } > in
 	run loom-levels in
