@@ -120,10 +120,10 @@ FIELDS='id requires description run intent note role outputs_to'
 # Fields whose every string value must be accepted and kept as given.
 KEEP='description run intent note'
 
-# Each value is first tried in all the fields of ALL at once; only when
-# that is refused is each tried alone.  Then in each field of ALONE.
+# Each value is first tried in all the fields of ALL at once, and only
+# when that is refused in each alone; the other fields, where refusing
+# most values is right (role, outputs_to), are always tried alone.
 ALL='id requires description run intent note'
-ALONE='role outputs_to'
 
 # hand_ok FIELD VALUE: the hand-written format can carry VALUE in FIELD
 # (one line, no blanks at the ends; ids and capabilities are words).
