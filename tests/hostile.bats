@@ -629,3 +629,17 @@ spawn_ids() {
 	run grep -c '<script>' "$IN/out"
 	assert_output 0
 }
+
+@test "a file holding only a byte-order mark is empty input" {
+	local s
+
+	# Under make check SANITIZE=1 this was a memcpy to NULL (fuzz_reader).
+	for s in '\357\273\277' '\357\273\277\n' '\357\273\277\r\n'; do
+		printf "$s" > "$IN/bom"
+		for p in loom-parse loom-levels; do
+			runs "$p <<$s>>" $p "$IN/bom"
+			assert_equal "$st" 0
+			assert_equal "$(cat "$IN/out")" ''
+		done
+	done
+}
