@@ -641,3 +641,25 @@ spawn_ids() {
 		done
 	done
 }
+
+@test "spawn: hand-made records with hostile agents and paths are refused" {
+	local kv
+
+	for kv in '"agent":"../../pwned"' '"agent":"a/b"' '"agent":"-rf"' \
+	    '"outputs_to":"../pwned"' '"outputs_to":"/tmp/pwned"' \
+	    '"outputs_to":"loom/../../pwned"' '"outputs_to":"loom/a\nb"' \
+	    '"role":"$(touch pwned)"' '"level":-1' '"level":1.5' \
+	    '"level":"0"' '"run":["touch","pwned"]'; do
+		rm -rf loom
+		printf '{"type":"task","id":"a","description":"",' > "$IN/r"
+		printf '"requires":[],"depends_on":[],"run":"echo hi",' \
+		    >> "$IN/r"
+		printf '"level":0,"role":"general","agent":"general_1",' \
+		    >> "$IN/r"
+		printf '"outputs_to":"loom/outputs/a.json",%s}\n' "$kv" \
+		    >> "$IN/r"
+		runs "loom-spawn $kv" loom-spawn --no-progress "$IN/r"
+		assert_equal "$st" 1
+		[ ! -e /tmp/pwned ]
+	done
+}
