@@ -3,10 +3,10 @@
 # a fresh copy of its seed corpus (tests/fuzz/corpus/NAME), in DIR/NAME,
 # and prints per reader the executions and the crashes found.  After a
 # crash the fuzzer is started again for the time left, so one run can
-# count several ("crashes"; the same input found again counts again);
-# each distinct crashing input is kept in DIR/NAME/ ("inputs") and
-# named in the output.  Exits 1 when any reader crashed.  Called by
-# `make fuzz`.
+# count several ("crashes"; it stops when the same input crashes again,
+# as a seed that still crashes does); each distinct crashing input is
+# kept in DIR/NAME/ ("inputs") and named in the output.  Exits 1 when
+# any reader crashed.  Called by `make fuzz`.
 
 dir=$1
 secs=$2
@@ -30,6 +30,7 @@ for f in "$@"; do
 	cp "$here/corpus/$name/"* "$work/corpus/"
 	execs=0
 	crashes=0
+	seen=0
 	start=$(date +%s)
 	left=$secs
 	while [ "$left" -gt 0 ]; do
@@ -44,6 +45,10 @@ for f in "$@"; do
 		cat "$work/log" >> "$work/log.all"
 		[ "$rc" -eq 0 ] && break
 		crashes=$((crashes + 1))
+		n=$(ls "$work" | grep -cE '^(crash|leak|timeout|oom)-')
+		# The same input again (a seed that still crashes): stop.
+		[ "$n" -eq "${seen:-0}" ] && break
+		seen=$n
 		grep -m1 -E '^==[0-9]+==ERROR|^SUMMARY|Assertion' \
 		    "$work/log" | sed "s/^/  $name: /" >&2
 		[ "$crashes" -ge 20 ] && break
