@@ -1,6 +1,6 @@
 # risky.awk: the scanner behind risky.sh.  Reads one C file (its name in
-# the variable file) and prints one finding a line: severity, file, line,
-# message and fix, separated by tabs.
+# the variable file, else $AUDIT_FILE) and prints one finding a line:
+# severity, file, line, message and fix, separated by tabs.
 
 # strip: the code of one line with comments removed and the contents of
 # string and character constants dropped ("..." becomes "").  The state
@@ -121,6 +121,8 @@ function forget(k) {
 }
 
 BEGIN {
+	if (file == "")
+		file = ENVIRON["AUDIT_FILE"]
 	state = ""
 	# a string constant, maybe split: "" "" (contents are dropped)
 	str = "[ \t]*\"\"([ \t]*\"\")*[ \t]*"
