@@ -46,11 +46,6 @@ count() {
 	assert_line "b cached"
 	assert_line "c ok"
 	run jq -r 'select(.type == "merge") | .verdict' loom/logs/round_2.ndjson
-	# XXX: loom-merge collects the patches of cached tasks again, rejects
-	# the add_task as a task that exists, and says CONVERGED; asked of its
-	# engineer in notes/requests.md.  Remove this skip when it is fixed.
-	[ "$output" = CONVERGED ] &&
-	    skip "loom-merge re-applies the patches of cached tasks"
 	assert_output DONE
 	[ "$st" -eq 0 ]
 	printf '%s\n' "$out" | grep -qx "loom: round 2: DONE"
