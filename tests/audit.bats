@@ -179,6 +179,13 @@ true"
 parse.c run.c"
 }
 
+@test "LOOM_AUDIT_EXCLUDE names the directories to skip" {
+	LOOM_AUDIT_EXCLUDE="scripts .git" LOOM_AUDIT_DIR="$FIX" \
+	    sh "$AUDIT/map.sh" >map.json
+	run jq -c '.results.files | [(.c | length), .sh]' map.json
+	assert_output '[5,[]]'
+}
+
 @test "aggregate.sh sums the findings up without repeating them" {
 	for t in risky shellcheck libs; do
 		audit "$t"

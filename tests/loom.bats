@@ -83,6 +83,15 @@ after skipped"
 	[ ! -e loom/logs/round_2.ndjson ]
 }
 
+@test "loom run --format passes the format to loom-report" {
+	agent
+	loom run --no-progress --format json --agent "sh ./agent.sh" \
+	    plan.loom 2>/dev/null >report.json
+	run jq -r '.type, .verdict' report.json
+	assert_output "report
+DONE"
+}
+
 @test "loom run: a plan loom-spawn rejects exits 2" {
 	printf 'a: | no command and no --agent\n' >p.loom
 	run loom run --no-progress p.loom
