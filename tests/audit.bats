@@ -33,8 +33,8 @@ audit() {
 
 # found TASK: the findings of TASK.json as "task severity file line".
 found() {
-	jq -r --arg t "$1" '.issues[] | "\($t) \(.severity) \(.file) \(.line)"' \
-	    "$1.json"
+	jq -r --arg t "$1" \
+	    '.issues[] | "\($t) \(.severity) \(.file) \(.line)"' "$1.json"
 }
 
 need() {
@@ -53,7 +53,8 @@ need() {
 @test "risky.sh: each finding carries a message and a fix" {
 	audit risky
 	run jq -r '.issues[] | select(.line == 17) | .message, .fix' risky.json
-	assert_output "gets() reads a line with no bound on its length into a fixed buffer
+	assert_output "gets() reads a line with no bound on its length \
+into a fixed buffer
 use fgets(buf, sizeof buf, stdin)"
 }
 
@@ -96,12 +97,12 @@ use fgets(buf, sizeof buf, stdin)"
 	s->buf = calloc(1, n);\n\tif (s->buf == NULL)|
 	p = (char *)realloc(q, n);\n\tassert(p);|
 	p = strdup(s);\n\treturn p;|
-	p = malloc(n);\n\tp[0] = 1;\n\tp[1] = 2;\n\tp[2] = 3;\n\tp[3] = 4;|low 1;
+	p = malloc(n);\nn = 1;\np[0] = 1;\np[1] = 2;\np[2] = 3;|low 1;
 	q = strdup(s);\n\tputs(q);\n\tfree(q);\n\tx = 1;|low 1;
-	a = malloc(n);\nb = calloc(1, sizeof(*a));\nc = malloc(n);\nif (a != NULL &&\n    b != NULL && c != NULL)|
-	r->name = strdup(s);\nx = 1;\ny = 2;\nz = 3;\nw = 4;\nif (r->name == NULL)|
+	a = malloc(n);\nb = calloc(1, sizeof(*a));\nif (a && b)|
+	r->name = strdup(s);\nx = 1;\ny = 2;\nz = 3;\nif (!r->name)|
 	p = malloc(n);\n}\nvoid f(void) {\n\tp[0] = 1;|
-	p = malloc(n);\n\tx = 1;\n\tq = malloc(n);\n\tif (q == NULL)\n\t\treturn;\n\tp->x = q;|low 1;
+	p = malloc(n);\nq = malloc(n);\nif (!q)\nreturn;\np->x = q;|low 1;
 CASES
 }
 
@@ -143,23 +144,28 @@ CASES
 	want=$(dpkg-query -W -f='${Version}' libc6)
 	run jq -r '.results.libraries[] | select(.library == "libm.so")
 	    | "\(.package) \(.version) \(.used_by)"' libs.json
-	assert_output "libc6:$(dpkg --print-architecture) $want [\"Makefile:3\"]"
+	arch=$(dpkg --print-architecture)
+	assert_output "libc6:$arch $want [\"Makefile:3\"]"
 }
 
 @test "map.sh lists sources and entry points" {
 	audit map
-	run jq -c '.results | [.root, .files.c, .files.sh, .files.make,
-	    (.entry_points | map(.file + ":" + (.line // 0 | tostring)))]' \
-	    map.json
-	assert_output "[\"$FIX\",[\"src/clean.c\",\"src/leak.c\",\"src/main.c\",\"src/parse.c\",\"src/run.c\"],[\"scripts/clean.sh\",\"scripts/deploy.sh\"],[\"Makefile\"],[\"src/main.c:9\",\"scripts/clean.sh:0\",\"scripts/deploy.sh:0\"]]"
+	run jq -r '.results | .root, (.files | .c, .sh, .make | join(" ")),
+	    (.entry_points | map(.file + ":" + (.line // 0 | tostring))
+	    | join(" "))' map.json
+	assert_output "$FIX
+src/clean.c src/leak.c src/main.c src/parse.c src/run.c
+scripts/clean.sh scripts/deploy.sh
+Makefile
+src/main.c:9 scripts/clean.sh:0 scripts/deploy.sh:0"
 	run jq -c '.issues' map.json
 	assert_output '[]'
 }
 
 @test "the audit scripts default to loom's own sources" {
 	sh "$AUDIT/map.sh" >map.json
-	run jq -r '.results.root, (.results.files.c | index("lib/util.c") != null),
-	    (.results.files.sh | index("cmd/loom") != null)' map.json
+	run jq -r '.results | .root, (.files.c | index("lib/util.c") != null),
+	    (.files.sh | index("cmd/loom") != null)' map.json
 	assert_output "$TOP
 true
 true"
@@ -193,10 +199,14 @@ parse.c run.c"
 	LOOM_TASK_ID=sum LOOM_DEPS="$(printf '%s\n' "$PWD/risky.json" \
 	    "$PWD/shellcheck.json" "$PWD/libs.json")" \
 	    sh "$AUDIT/aggregate.sh" >sum.json
-	run jq -c '(.results | [.total, .by_severity, .by_task,
-	    .worst_files[0]]), .issues' sum.json
-	assert_output '[11,{"critical":1,"high":2,"medium":3,"low":4,"info":1},{"risky":6,"shellcheck":3,"libs":2},{"file":"src/parse.c","findings":4,"worst":"critical"}]
-[]'
+	run jq -c '.results | .total, .by_severity, .by_task, .worst_files[0]'\
+	    sum.json
+	assert_output '11
+{"critical":1,"high":2,"medium":3,"low":4,"info":1}
+{"risky":6,"shellcheck":3,"libs":2}
+{"file":"src/parse.c","findings":4,"worst":"critical"}'
+	run jq -c .issues sum.json
+	assert_output '[]'
 }
 
 @test "the clean files yield no finding from any audit" {

@@ -118,8 +118,10 @@ DONE"
 
 @test "loom run: LOOM_PLAN_DIR is the plan's directory for its commands" {
 	mkdir -p p/tools
-	printf '#!/bin/sh\necho "{\\"task_id\\": \\"t\\", \\"completed\\": true, \\"results\\": \\"$(pwd)\\"}"\n' \
-	    >p/tools/t.sh
+	cat >p/tools/t.sh <<'T'
+#!/bin/sh
+jq -n --arg d "$(pwd)" '{task_id: "t", completed: true, results: $d}'
+T
 	printf '%s\n' 't: ; sh "$LOOM_PLAN_DIR/tools/t.sh"' >p/plan.loom
 	LOOM_PLAN_DIR=/nowhere run loom run --no-progress p/plan.loom
 	assert_success
@@ -133,9 +135,12 @@ DONE"
 	run loom run --print -j 4 --limit reviewer=2 --agent "echo 'a b'" \
 	    --barrier --max-iterations 2 x.loom
 	assert_success
+	b=$TOP/bin
 	assert_output "export LOOM_WORKDIR=loom LOOM_PLAN_DIR=$PWD
 mkdir -p loom/logs
-$TOP/bin/loom-parse -- x.loom | $TOP/bin/loom-levels | $TOP/bin/loom-spawn -j 4 --limit reviewer=2 --agent 'echo '\\''a b'\\''' --barrier | $TOP/bin/loom-merge --max-iterations 2 > loom/logs/round_1.ndjson
+$b/loom-parse -- x.loom | $b/loom-levels | $b/loom-spawn -j 4 \
+--limit reviewer=2 --agent 'echo '\\''a b'\\''' --barrier | \
+$b/loom-merge --max-iterations 2 > loom/logs/round_1.ndjson
 # while round N < 2 says \"verdict\": \"ITERATE\" in its merge record,
 # round N+1: the same on its \"next_plan\", with loom-spawn --resume
 $TOP/bin/loom-report --save --jobs 4 loom/logs/round_N.ndjson"
@@ -187,8 +192,8 @@ CASES
 	agent
 	printf '%s\n' 'b: | second' 'fail: b | fails' 'after: fail | waits' \
 	    >fail.loom
-	loom run --no-progress --agent "sh ./agent.sh" fail.loom >/dev/null 2>&1 ||
-	    true
+	loom run --no-progress --agent "sh ./agent.sh" fail.loom \
+	    >/dev/null 2>&1 || true
 	run loom status
 	assert_failure 1
 	assert_line --regexp '^  failed +fail .*log: '

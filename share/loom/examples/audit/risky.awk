@@ -87,11 +87,12 @@ function checked(text, var,    v, e) {
 	return text ~ ("(!|==|!=)[ \t(]*" v e) ||
 	    text ~ ("(^|[^A-Za-z0-9_>.])" v "[ \t)]*(==|!=|&&|\\|\\||\\?)") ||
 	    text ~ ("(if|while|assert)[ \t]*\\([ \t(]*" v "[ \t)]*\\)") ||
+	    text ~ ("(&&|\\|\\|)[ \t(]*" v "[ \t)]*(\\)|&&|\\|\\||$)") ||
 	    text ~ ("return[ \t(]*" v "[ \t)]*;")
 }
 
-# Allocation results waiting for a check: variable, line and function
-# name of each, and how many more code lines to watch it for.  The first
+# Allocation results waiting for a check: variable, line and the call
+# of each, and how many more code lines to watch it for.  The first
 # line after the allocation that mentions the variable decides: a test
 # against NULL (or returning it) is fine, any other use is a finding.  Not
 # mentioned within 30 code lines, or by the end of the function: nothing
