@@ -94,6 +94,7 @@ use fgets(buf, sizeof buf, stdin)"
 	p = malloc(n);\n\tif (p == NULL)\n\t\treturn;|
 	p = malloc(n);\n\tif (!p)\n\t\treturn;|
 	if ((p = malloc(n)) == NULL)\n\t\treturn;|
+	if (n > 1 &&\n    (p = malloc(n)) == NULL)\n\t\treturn;\np[0] = 1;|
 	s->buf = calloc(1, n);\n\tif (s->buf == NULL)|
 	p = (char *)realloc(q, n);\n\tassert(p);|
 	p = strdup(s);\n\treturn p;|

@@ -204,6 +204,9 @@ BEGIN {
 		alloc = a
 		sub(/[ \t]*\($/, "", alloc)
 		sub(/.*[^a-z]/, "", alloc)
+		# (x = malloc(n)) == NULL, the test maybe begun a line above
+		if (pre ~ /\([ \t]*$/ && post ~ /(==|!=)[ \t]*(NULL|0)/)
+			pre = pre "if ("
 		if (pre !~ /(if|while)[ \t]*\(/ && !checked(post, v)) {
 			pvar[FNR] = v
 			pline[FNR] = FNR
