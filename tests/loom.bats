@@ -92,6 +92,29 @@ after skipped"
 DONE"
 }
 
+@test "loom run --dry-run shows what would run and runs nothing" {
+	agent
+	run loom run --dry-run --agent "sh ./agent.sh" plan.loom
+	assert_success
+	assert_line --index 0 --partial "LOOM_TASK_ID='a' "
+	assert_line --index 1 --partial "LOOM_TASK_ID='b' "
+	[ "$(count a) $(count b)" = "0 0" ]
+	[ ! -e loom/logs/round_1.ndjson ]
+	run loom run --dry-run --print plan.loom
+	assert_output "$TOP/bin/loom-parse -- plan.loom | $TOP/bin/loom-levels \
+| $TOP/bin/loom-spawn --dry-run"
+}
+
+@test "loom run: a cycle exits 2 with loom-levels' message" {
+	printf 'a: b | x\nb: a | y\n' >c.loom
+	run loom run --no-progress --agent true c.loom
+	assert_failure 2
+	assert_line "loom-levels: dependency cycle: a -> b -> a"
+	assert_line "loom: round 1: loom-levels exited 1"
+	run loom run --dry-run --agent true c.loom
+	assert_failure 2
+}
+
 @test "loom run: a plan loom-spawn rejects exits 2" {
 	printf 'a: | no command and no --agent\n' >p.loom
 	run loom run --no-progress p.loom
