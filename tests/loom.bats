@@ -226,21 +226,24 @@ CASES
 }
 
 @test "loom status: a run in progress shows what has started" {
-	printf '%s\n' 'slow: ; sleep 3; echo "{}"' 'after: slow ; echo "{}"' \
-	    >p.loom
+	# slow waits for the file go, which the test makes when it has looked
+	printf '%s\n' 'slow: ; until [ -f go ]; do sleep 0.1; done; echo {}' \
+	    'after: slow ; echo "{}"' >p.loom
 	{ loom-parse p.loom | loom-levels | loom-spawn --no-progress \
 	    >out.ndjson; } 3>&- &
 	pid=$!
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		[ -f loom/logs/general_1.log ] && break
-		sleep 0.2
+	i=0
+	while [ ! -f loom/logs/general_1.log ] && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
 	done
 	run loom status
+	touch go
+	wait "$pid"
 	assert_failure 1
 	assert_line --index 0 "loom: 2 tasks: 1 started, 1 not run"
 	assert_line --regexp '^  started +slow +log: loom/logs/general_1.log$'
 	assert_line --regexp '^  not run +after$'
-	wait "$pid"
 	run loom status
 	assert_success
 	assert_line --index 0 "loom: 2 tasks: 2 ok"
