@@ -31,10 +31,14 @@ audit() {
 	LOOM_TASK_ID="$1" LOOM_AUDIT_DIR="$FIX" sh "$AUDIT/$1.sh" >"$1.json"
 }
 
+# A notice of a pending package update depends on the machine: the tests
+# leave those out (libs.sh gives them for libraries the fixture links).
+NOTPENDING='select(.message | test("is installed but .* is available$") | not)'
+
 # found TASK: the findings of TASK.json as "task severity file line".
 found() {
-	jq -r --arg t "$1" \
-	    '.issues[] | "\($t) \(.severity) \(.file) \(.line)"' "$1.json"
+	jq -r --arg t "$1" '.issues[] | '"$NOTPENDING"'
+	    | "\($t) \(.severity) \(.file) \(.line)"' "$1.json"
 }
 
 need() {
@@ -194,18 +198,19 @@ parse.c run.c"
 }
 
 @test "aggregate.sh sums the findings up without repeating them" {
-	for t in risky shellcheck libs; do
-		audit "$t"
-	done
+	audit risky
+	jq -n '{task_id: "other", issues: [{severity: "info", message: "i",
+	    file: "src/run.c", line: 1}, {severity: "odd", message: "o"}]}' \
+	    >other.json
 	LOOM_TASK_ID=sum LOOM_DEPS="$(printf '%s\n' "$PWD/risky.json" \
-	    "$PWD/shellcheck.json" "$PWD/libs.json")" \
-	    sh "$AUDIT/aggregate.sh" >sum.json
-	run jq -c '.results | .total, .by_severity, .by_task, .worst_files[0]'\
+	    "$PWD/other.json")" sh "$AUDIT/aggregate.sh" >sum.json
+	run jq -c '.results | .total, .by_severity, .by_task, .worst_files[]' \
 	    sum.json
-	assert_output '11
-{"critical":1,"high":2,"medium":3,"low":4,"info":1}
-{"risky":6,"shellcheck":3,"libs":2}
-{"file":"src/parse.c","findings":4,"worst":"critical"}'
+	assert_output '8
+{"critical":1,"high":2,"medium":2,"low":1,"info":1,"odd":1}
+{"risky":6,"other":2}
+{"file":"src/parse.c","findings":4,"worst":"critical"}
+{"file":"src/run.c","findings":3,"worst":"high"}'
 	run jq -c .issues sum.json
 	assert_output '[]'
 }
@@ -231,7 +236,7 @@ parse.c run.c"
 	assert_output --partial "critical"
 	run jq -r 'select(.type == "merge") | .verdict' loom/logs/round_1.ndjson
 	assert_output DONE
-	run jq -r 'select(.type == "merge") | .findings[]
+	run jq -r 'select(.type == "merge") | .findings[] | '"$NOTPENDING"'
 	    | "\(.severity) \(.file) \(.line)"' loom/logs/round_1.ndjson
 	assert_success
 	printf '%s\n' "$PLANTED" | cut -d' ' -f2- | sort >want
