@@ -186,6 +186,15 @@ EOF
 	rejects in.bom '\xef\xbb\xbf\0' 1 'in.bom:1: NUL byte in input'
 }
 
+@test "an RS byte in JSON is refused, not a crash in libjq" {
+	rejects in.json '{"id": "a",\n\x1e"x": 1}\n' 1 \
+	    'in.json:2: invalid JSON: record separator byte (\x1e)'
+	rejects in.json '["\x1e"]\n' 1 \
+	    'in.json:1: invalid JSON: record separator byte (\x1e)'
+	accepts in.loom 'a: | x\x1ey\n' \
+	    '{"type":"task","id":"a","description":"x\u001ey","requires":[],"depends_on":[]}'
+}
+
 @test "a string escape for NUL cannot smuggle a path or an id" {
 	rejects in.json '{"id": "a", "outputs_to": "x\\u0000/../../etc"}\n' 1 \
 	    'in.json:1: task "a": "outputs_to" holds a NUL byte'
