@@ -595,3 +595,18 @@ EOF
 	assert_failure 2
 	assert_equal "$(cat ro/out)" "old"
 }
+
+@test "-o into a directory that does not exist exits 2 and writes nothing" {
+	run --separate-stderr loom-parse -o nodir/out "$F/audit.loom"
+	assert_failure 2
+	assert_equal "$output" ""
+	assert_equal "$stderr" 'loom-parse: nodir/out: No such file or directory'
+	[ ! -e nodir ]
+}
+
+@test "-o may name one of its own inputs: all is read before writing" {
+	cp "$F/audit.loom" plan
+	run loom-parse -o plan plan
+	assert_success
+	cmp plan "$F/audit.expected"
+}
