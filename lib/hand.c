@@ -206,7 +206,7 @@ field(struct hand *h, const char *p, size_t n)
 {
 	const char *k, *v;
 	size_t kn, vn, i;
-	double d;
+	double d = 0;
 	jv key, old;
 
 	if (!jv_is_valid(h->id))
