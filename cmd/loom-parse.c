@@ -371,11 +371,12 @@ add_json(struct parse *p, jv v, const char *raw, size_t n, long line)
 		return -1;
 	}
 	v = jv_object_delete(v, jv_string("tasks"));
-	if (jv_object_length(jv_copy(v)) > 0 && add_plan(p, v, line) != 0) {
+	if (jv_object_length(jv_copy(v)) == 0)
+		jv_free(v);
+	else if (add_plan(p, v, line) != 0) {
 		jv_free(tasks);
 		return -1;
-	} else if (jv_is_valid(v) && jv_object_length(jv_copy(v)) == 0)
-		jv_free(v);
+	}
 	return add_records(p, tasks, element_lines(raw, n, line, "tasks"),
 	    line);
 }
