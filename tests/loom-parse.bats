@@ -610,3 +610,12 @@ EOF
 	assert_success
 	cmp plan "$F/audit.expected"
 }
+
+@test "Python: the seed's agent output file reads as plain data" {
+	run loom-parse "$F/architect_1.py"
+	assert_success
+	run jq -c '[.type, .task_id, .iteration, .completed,
+	    (.results.entry_points | length), .results.external_deps[1],
+	    .prompt_patches[0].value.endpoints]' <<< "$output"
+	assert_output '["plan","map_auth_surface",1,true,4,"PyJWT",4]'
+}
