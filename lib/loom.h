@@ -204,8 +204,9 @@ int	 loom_name_ok(const char *s);
 /* The work directory: opt when not NULL, else $LOOM_WORKDIR, else "loom". */
 const char *loom_workdir(const char *opt);
 
-/* 0 when p is a relative path without a ".." component and not empty;
- * else -1 with the reason in err. */
+/* 0 when p is a relative path, not empty, without a ".." component and
+ * without control characters (a newline would split LOOM_DEPS); else -1
+ * with the reason in err. */
 int	 loom_path_check(const char *p, char *err);
 
 /* ---- pylit.c: Python literals, read and never evaluated ------------ */
@@ -255,8 +256,231 @@ jv	 loom_hand_parse(const char *buf, size_t len, const char *name,
 
 /* ---- loom-spawn's lib files ---------------------------------------- */
 
+/* hash.c: 64-bit FNV-1a, for telling whether a task changed. */
+
+#define LOOM_FNV_INIT	0xcbf29ce484222325ULL
+
+/* Folds len bytes of buf into the hash h (start from LOOM_FNV_INIT). */
+uint64_t loom_fnv(uint64_t h, const void *buf, size_t len);
+
+/* The hash of v written as compact JSON with sorted keys.  Borrows v. */
+uint64_t loom_hash_jv(jv v);
+
+/* Stores the hash of what the open file fd holds, read with pread(2)
+ * from the start, in *hp.  Returns 0, or -1 with errno set. */
+int	 loom_hash_fd(int fd, uint64_t *hp);
+
+/* Stores the hash of the contents of the file path in *hp.  Returns 0,
+ * or -1 with the reason in err. */
+int	 loom_hash_file(const char *path, uint64_t *hp, char *err);
+
+/* journal.c: the append-only record of results, for --resume. */
+
+/* What the journal last said about one task. */
+struct loom_jentry {
+	uint64_t	 hash;		/* of the task record */
+	uint64_t	 deps;		/* of its dependencies' outputs */
+	int		 ok;		/* last status was ok or cached */
+	int		 seen;
+};
+
+/* Opens path for appending, creating it.  Returns the descriptor, or -1
+ * with the reason in err. */
+int	 loom_journal_open(const char *path, char *err);
+
+/* Appends rec and the two hashes (as "hash" and "deps_hash", hex
+ * strings) as one line with one write(2).  Consumes rec.  Returns 0 or
+ * -1 with the reason in err.  The caller syncs (fdatasync) when it
+ * wants the lines on disk. */
+int	 loom_journal_append(int fd, jv rec, uint64_t hash, uint64_t deps,
+	    char *err);
+
+/* Reads the journal at path (missing is empty) and fills ent[i] with the
+ * last entry of task i of g, found by "id".  Lines that do not parse (a
+ * torn last line after a crash) are ignored.  Returns 0 or -1 with the
+ * reason in err. */
+int	 loom_journal_load(const char *path, const struct loom_graph *g,
+	    struct loom_jentry *ent, char *err);
+
+/*
+ * proc.c: the process layer.  It runs commands and reports how they
+ * ended, and knows nothing of tasks or plans.  Each command runs as
+ * /bin/sh -c CMD in its own process group, with stdin fed from a buffer
+ * through a pipe, stdout and stderr on descriptors the caller opened.
+ * SIGCHLD and the signals the caller asks for are turned into bytes on a
+ * self-pipe, so the caller waits for everything with one poll(2).
+ */
+struct loom_proc {
+	pid_t		 pid;		/* and process group; 0 when none */
+	int		 infd;		/* stdin pipe while feeding, else -1 */
+	const char	*in;		/* borrowed until fed */
+	size_t		 inlen, inoff;
+};
+
+/* Sets up the self-pipe, catches SIGCHLD and ignores SIGPIPE.  Returns
+ * the descriptor to poll for reading, or -1 with the reason in err. */
+int	 loom_proc_init(char *err);
+
+/* Also turns sig into a wake-up (SIGINT, SIGTERM, SIGHUP). */
+int	 loom_proc_catch(int sig);
+
+/* Reads the self-pipe empty and returns the signals seen since the last
+ * call as a bit mask (1u << sig). */
+unsigned loom_proc_events(void);
+
+/* Starts cmd with the environment env (NULL-terminated), stdout on
+ * outfd and stderr on errfd, and in[0..inlen) to write to its stdin.
+ * Returns 0 or -1 with the reason in err. */
+int	 loom_proc_start(struct loom_proc *p, const char *cmd,
+	    char *const env[], int outfd, int errfd, const char *in,
+	    size_t inlen, char *err);
+
+/* Writes what stdin can take now without blocking; closes it when all
+ * is written or the reader went away.  Returns 1 while more remains. */
+int	 loom_proc_feed(struct loom_proc *p);
+
+/* Sends sig to the process group of p. */
+int	 loom_proc_kill(const struct loom_proc *p, int sig);
+
+/* Closes what p still holds once it has been reaped. */
+void	 loom_proc_close(struct loom_proc *p);
+
+/* Reaps one exited child: returns its pid and stores its wait status,
+ * or returns 0 when none has exited (never blocks). */
+pid_t	 loom_proc_reap(int *statusp);
+
+/*
+ * sched.c: the scheduler.  It knows the graph and which tasks are
+ * ready, running and finished, and nothing of processes.  A ready task
+ * is handed out longest remaining chain first (weighted), ties by
+ * number; tasks fall into groups, each capped at cap[k] running (0: no
+ * cap).  In barrier mode a level starts only when every task of the
+ * levels before it has finished.
+ */
+enum {
+	LOOM_T_WAIT, LOOM_T_READY, LOOM_T_RUN, LOOM_T_OK, LOOM_T_FAIL,
+	LOOM_T_SKIP
+};
+
+struct loom_sched;
+
+/* Borrows g (checked), weight[n] (estimates, >0) and group[n]; copies
+ * cap[ngroups].  Returns NULL when out of memory. */
+struct loom_sched *loom_sched_new(const struct loom_graph *g,
+	    const double *weight, const uint32_t *group, const uint32_t *cap,
+	    size_t ngroups, int barrier);
+void	 loom_sched_free(struct loom_sched *s);
+
+/* The next task to start now, marked running, or -1 when none can. */
+long	 loom_sched_next(struct loom_sched *s);
+
+/* Task t finished; when not ok, its dependents are skipped. */
+void	 loom_sched_done(struct loom_sched *s, uint32_t t, int ok);
+
+/* The next task skipped because a dependency failed, in the order they
+ * were skipped, or -1. */
+long	 loom_sched_skipped(struct loom_sched *s);
+
+int	 loom_sched_state(const struct loom_sched *s, uint32_t t);
+
+/* The weighted length of the longest chain from t to the end. */
+double	 loom_sched_rank(const struct loom_sched *s, uint32_t t);
+
+/* Tasks not yet finished or skipped. */
+size_t	 loom_sched_left(const struct loom_sched *s);
+
+/* status.c: the one-line progress display.  It only formats. */
+struct loom_status {
+	size_t		 total, done, running, failed;
+	double		 started;	/* loom_mono() at the start */
+};
+
+/* Formats the line for now into buf (no newline; "\r" first and an
+ * erase-to-end after), in colour when color is set. */
+void	 loom_status_format(const struct loom_status *st, double now,
+	    int color, char *buf, size_t len);
+
 /* ---- loom-merge's and loom-report's lib files ---------------------- */
 
+/*
+ * output.c: a task's output file in loom's output form.  Reads path and
+ * returns new an object with "format" ("json", "python" or "text") and
+ * the fields the output gave (task_id, iteration, completed, results,
+ * issues, prompt_patches, files_changed, usage and any others); "round"
+ * is renamed "iteration" when that is absent, and a Python file's class
+ * names are under "class".  A JSON value that is not an object, plain
+ * text and Markdown are kept whole under "results".  Returns an invalid
+ * jv and fills err with "PATH: what is wrong" (or "PATH:LINE: ...") when
+ * the file cannot be read or is JSON or Python that does not parse.
+ */
+jv	 loom_output_read(const char *path, char *err);
+
+/*
+ * The findings of an output in loom's output form (borrowed): its
+ * "issues" and its results' "issues_found", in that order.  Returns new
+ * an array of objects, each with at least "severity" (lowercased when it
+ * is one of the five below, "unknown" when absent) and "message" (taken
+ * from description, issue, title or summary when absent; a finding that
+ * is a plain string becomes the message).
+ */
+jv	 loom_output_findings(jv out);
+
+/* The rank of a severity: 0 critical, 1 high, 2 medium, 3 low, 4 info,
+ * 5 anything else; and the name of ranks 0..4 (NULL otherwise). */
+int	 loom_severity_rank(const char *s);
+const char *loom_severity_name(int rank);
+
 /* ---- agents' lib files ---------------------------------------------- */
+
+/* agent.c: the adapters of `loom-spawn --agent NAME` (see loom-agents(7)).
+ *
+ * When name is a bare word (a letter or digit, then letters, digits, '.',
+ * '_' or '-') naming an executable file in a directory of
+ * $LOOM_AGENTS_PATH (colon-separated, empty entries skipped), else in
+ * WORKDIR/agents (workdir NULL means "loom"), else in the directory that
+ * loom_agent_dir returns, returns that file's path in a new string (free
+ * it).  Returns NULL with err empty when name is not a bare word or is
+ * found nowhere: the caller then runs name as a command line.  Returns
+ * NULL with err filled when the first file found by that name is not an
+ * executable regular file, or when out of memory. */
+char	*loom_agent_find(const char *name, const char *workdir, char *err);
+
+/* The agents directory installed with the running program,
+ * BINDIR/../share/loom/agents resolved through /proc/self/exe (so
+ * share/loom/agents in the source tree), in a new string, or NULL. */
+char	*loom_agent_dir(void);
+
+/* compile.c: `loom-parse --compile CMD "prompt"`.
+ *
+ * Runs cmd, the user's own command line, under /bin/sh -c with stdin a
+ * request (built by loom_compile_prompt) for a plan in loom's JSON form:
+ * an object with intent, optional context, and tasks [{id, description,
+ * requires, depends_on}].  When feedback (the error that rejected the
+ * previous try) is not NULL it is added to the request, with previous
+ * (the text that was rejected) when that is not NULL too.  Returns what
+ * cmd printed, the inside of the first Markdown code fence when it used
+ * one, blank space trimmed at both ends, as a new NUL-terminated string
+ * of *lenp bytes (free it); the caller checks it like any other plan.
+ * NULL with err filled when cmd cannot be run, is killed, exits non-zero,
+ * prints nothing but blank space, or prints a NUL byte.  cmd's stderr is
+ * loom's.  There is no timeout: the caller may set an alarm. */
+char	*loom_compile(const char *cmd, const char *prompt,
+	    const char *previous, const char *feedback, size_t *lenp,
+	    char *err);
+
+/* loom_compile, then check(ctx, plan, len, msg) on what came back: 0
+ * accepts it, -1 rejects it with the reason in msg (LOOM_ERRLEN bytes).
+ * A rejected plan is asked for once more, with the reason and the
+ * rejected text as feedback.  Returns the first accepted plan as
+ * loom_compile does, or NULL with err filled, after a second rejection
+ * with "compile command "CMD" gave no valid plan in two tries: MSG". */
+char	*loom_compile_checked(const char *cmd, const char *prompt,
+	    int (*check)(void *ctx, const char *plan, size_t len, char *msg),
+	    void *ctx, size_t *lenp, char *err);
+
+/* The request loom_compile sends, in a new string, or NULL when out of
+ * memory: for --dry-run and for tests. */
+char	*loom_compile_prompt(const char *prompt, const char *previous,
+	    const char *feedback);
 
 #endif /* LOOM_H */

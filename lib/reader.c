@@ -142,7 +142,7 @@ parse_error(struct loom_reader *r, jv msg, char *err)
 	if (text[0] >= 'A' && text[0] <= 'Z' && !(text[1] >= 'A' &&
 	    text[1] <= 'Z'))
 		text[0] = (char)(text[0] - 'A' + 'a');
-	snprintf(err, LOOM_ERRLEN, "%s:%ld: invalid JSON: %s", r->name,
+	snprintf(err, LOOM_ERRLEN, "%.200s:%ld: invalid JSON: %.200s", r->name,
 	    r->line, text);
 }
 
@@ -209,6 +209,10 @@ loom_reader_next(struct loom_reader *r, jv *vp, char *err)
 			return -1;
 		}
 		jv_free(v);
+		/* No value and no error yet: feed more only once the parser
+		 * has used up the line, or libjq asserts. */
+		if (jv_parser_remaining(r->parser) > 0)
+			continue;
 		if (r->flushed)
 			return 0;
 		n = getline(&r->buf, &r->bufcap, r->fp);
@@ -226,6 +230,13 @@ loom_reader_next(struct loom_reader *r, jv *vp, char *err)
 		if (memchr(r->buf, '\0', (size_t)n) != NULL) {
 			snprintf(err, LOOM_ERRLEN, "%s:%ld: NUL byte in input",
 			    r->name, r->line);
+			return -1;
+		}
+		/* libjq takes RS as a JSON-seq separator even when not asked
+		 * to, and would pass it on inside a record's raw bytes. */
+		if (memchr(r->buf, '\036', (size_t)n) != NULL) {
+			snprintf(err, LOOM_ERRLEN, "%s:%ld: RS byte (0x1e) in "
+			    "input", r->name, r->line);
 			return -1;
 		}
 		if (r->line == 1 && n >= 3 &&

@@ -242,6 +242,17 @@ TABLE
 	assert_output 'loom-levels: in:2: NUL byte in input'
 }
 
+@test "an RS byte is refused, not passed on (libjq took it for a separator)" {
+	printf '\036\n' > in
+	run loom-levels in
+	assert_failure 1
+	assert_output 'loom-levels: in:1: RS byte (0x1e) in input'
+	printf '{"type":"plan"}\n{"type":"task","id":"a"}\036\n' > in
+	run loom-levels in
+	assert_failure 1
+	assert_output 'loom-levels: in:2: RS byte (0x1e) in input'
+}
+
 @test "deep nesting is a clean error" {
 	{ printf '{"type":"task","id":"a","x":'; head -c 5000 /dev/zero | tr '\0' '['; echo; } > in
 	run loom-levels in
@@ -324,4 +335,20 @@ OUT
 	run sh -c 'loom-levels plan > /dev/full'
 	assert_failure 2
 	assert_output --partial 'loom-levels: stdout'
+}
+
+@test "ids with markup or controls are drawn as text" {
+	t '<b>x&#1;' '[]' > in
+	run loom-levels -d mermaid in
+	assert_output $'flowchart TD\n\tn0["#lt;b#gt;x#amp;#35;1;<br/>general_1"]'
+	printf '{"type":"task","id":"a\\u001b[2Jb\\u007f","depends_on":[]}\n' > in
+	run loom-levels -d text in
+	assert_output $'level 0\n  a?[2Jb? [general_1]'
+}
+
+@test "an output path with a control character is refused" {
+	t a '[]' ',"outputs_to":"loom/x\n/etc/passwd"' > in
+	run loom-levels in
+	assert_failure 1
+	assert_output 'loom-levels: in:1: task "a": outputs_to: control character in path "loom/x\x0a/etc/passwd"'
 }

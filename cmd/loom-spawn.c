@@ -1,0 +1,1561 @@
+/*
+ * loom-spawn: runs the task graph that loom-levels wrote, each task the
+ * moment every task it depends on has succeeded, at most -j at once.
+ *
+ * It reads every record first and checks them all, so bad input runs
+ * nothing.  Then it passes the records through, writes the plan for the
+ * tasks to read, and loops: hand every free slot the next ready task
+ * (sched.c), start it (proc.c), wait with one poll(2) for a child to end,
+ * stdin to drain, a timer or a signal, and report each end as a result
+ * record on stdout and a line in the journal.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <err.h>
+
+#include "loom.h"
+
+static const char usage_text[] =
+"usage: loom-spawn [-j N] [--agent CMD] [--barrier] [--dry-run]\n"
+"                  [--grace SECONDS] [--halt never | soon | now]\n"
+"                  [--joblog FILE] [--limit ROLE=N] [--no-progress]\n"
+"                  [--resume] [--retries N] [--retry-delay SECONDS]\n"
+"                  [--timeout SECONDS] [--workdir DIR] [FILE ...]\n";
+
+static const char joblog_head[] = "Seq\tHost\tStarttime\tJobRuntime\t"
+    "Send\tReceive\tExitval\tSignal\tCommand\n";
+
+extern char **environ;
+
+enum { HALT_NEVER, HALT_SOON, HALT_NOW };
+enum { STOP_NONE, STOP_HALT, STOP_KILL };
+
+struct limit {
+	char		*role;
+	uint32_t	 cap;
+};
+
+static struct {
+	long		 jobs;
+	const char	*agent;
+	int		 barrier, dryrun, resume, progress, halt;
+	double		 grace, timeout, retry_delay;
+	long		 retries;
+	const char	*joblog;
+	const char	*workdir;
+	struct limit	*limits;
+	size_t		 nlimits;
+} opt;
+
+/* One record of the input, in order; task records point at their task. */
+struct rec {
+	char		*line;		/* compact, ends in '\n' */
+	size_t		 len;
+	long		 task;		/* or -1 */
+};
+
+struct task {
+	char		*agent, *role, *out, *run;
+	char		*log;		/* WORKDIR/logs/AGENT.log */
+	const char	*file;
+	long		 lineno;
+	long		 rec;		/* its line is recs[rec] */
+	double		 timeout, estimate;
+	long		 retries;
+	uint32_t	 level;
+	uint64_t	 hash;		/* of the record */
+	uint64_t	 outhash;	/* of its output, once ok */
+	uint64_t	 deps;		/* of its dependencies' outputs */
+};
+
+/* A task being run: one attempt at a time, and the pauses between. */
+struct job {
+	long		 t;		/* -1: the slot is free */
+	struct loom_proc p;
+	int		 outfd, logfd;
+	int		 attempt;
+	long		 seq;
+	char		**env;
+	double		 first, start;	/* wall clock */
+	double		 deadline, killat, wakeat;	/* monotonic, 0: none */
+	int		 timedout, cancelled;
+};
+
+static struct rec	*recs;
+static size_t		 nrecs;
+static struct task	*tasks;
+static struct loom_graph *graph;
+static struct loom_sched *sched;
+static jv		 plan;		/* the plan record, or null */
+static struct job	*jobs;
+static size_t		 njobs;
+static struct loom_jentry *journal;
+static int		 jfd = -1, jdirty, joblogfd = -1;
+static long		 seq;
+static int		 stop, stopsig, bad;
+static char		 plan_path[PATH_MAX], log_dir[PATH_MAX];
+static char		 iteration[32];
+static char		**baseenv;
+static size_t		 nbaseenv;
+static struct loom_status status;
+static double		 drawn;
+static int		 color;
+
+/* ---- reading and checking -------------------------------------- */
+
+static void
+badrec(const struct task *tk, const char *fmt, const char *a)
+{
+	char msg[2 * LOOM_ERRLEN];
+
+	snprintf(msg, sizeof(msg), fmt, a);
+	warnx("%s:%ld: %s", tk->file, tk->lineno, msg);
+	bad = 1;
+}
+
+/* Copies the string field key of rec, or NULL with *wrongp set when it
+ * is there but not a string free of NUL bytes. */
+static char *
+str_field(jv rec, const char *key, int *wrongp)
+{
+	jv v = loom_get(rec, key);
+	char *s = NULL;
+
+	*wrongp = 0;
+	if (loom_is_string(v)) {
+		if (strlen(jv_string_value(v)) !=
+		    (size_t)jv_string_length_bytes(jv_copy(v)))
+			*wrongp = 1;
+		else if ((s = strdup(jv_string_value(v))) == NULL)
+			err(2, NULL);
+	} else if (jv_get_kind(v) != JV_KIND_NULL)
+		*wrongp = 1;
+	jv_free(v);
+	return s;
+}
+
+/* The number field key of rec, or dflt when absent or null; -1 with
+ * *wrongp set when it is not a number >= 0. */
+static double
+num_field(jv rec, const char *key, double dflt, int *wrongp)
+{
+	jv v = loom_get(rec, key);
+	double d = dflt;
+
+	*wrongp = 0;
+	if (jv_get_kind(v) == JV_KIND_NUMBER) {
+		d = jv_number_value(v);
+		if (!(d >= 0) || !isfinite(d))
+			*wrongp = 1;
+	} else if (jv_get_kind(v) != JV_KIND_NULL)
+		*wrongp = 1;
+	jv_free(v);
+	return d;
+}
+
+/* Reads the fields loom-spawn needs from a task record. */
+static void
+take_task(struct task *tk, jv rec)
+{
+	static const char again[] = " (run loom-levels first)";
+	char e[LOOM_ERRLEN];
+	int wrong;
+	double d;
+	jv deps;
+
+	tk->hash = loom_hash_jv(rec);
+	tk->agent = str_field(rec, "agent", &wrong);
+	if (tk->agent == NULL)
+		badrec(tk, "task without an agent%s", again);
+	else if (!loom_name_ok(tk->agent))
+		badrec(tk, "bad agent %s", loom_q(tk->agent));
+	tk->role = str_field(rec, "role", &wrong);
+	if (wrong || (tk->role != NULL && !loom_name_ok(tk->role)))
+		badrec(tk, "bad role%s", "");
+	if (tk->role == NULL && (tk->role = strdup("general")) == NULL)
+		err(2, NULL);
+	tk->out = str_field(rec, "outputs_to", &wrong);
+	if (tk->out == NULL)
+		badrec(tk, "task without outputs_to%s", again);
+	else if (loom_path_check(tk->out, e) == -1)
+		badrec(tk, "outputs_to: %s", e);
+	tk->run = str_field(rec, "run", &wrong);
+	if (wrong)
+		badrec(tk, "run is not a string%s", "");
+	else if (tk->run == NULL && opt.agent == NULL)
+		badrec(tk, "task without run, and no --agent given%s", "");
+
+	d = num_field(rec, "level", -1, &wrong);
+	if (wrong || d != floor(d) || d > UINT32_MAX)
+		badrec(tk, "bad level%s", "");
+	else if (d < 0)
+		badrec(tk, "task without a level%s", again);
+	tk->level = d >= 0 ? (uint32_t)d : 0;
+	tk->timeout = num_field(rec, "timeout", opt.timeout, &wrong);
+	if (wrong)
+		badrec(tk, "bad timeout%s", "");
+	tk->retries = (long)num_field(rec, "retries", (double)opt.retries,
+	    &wrong);
+	if (wrong)
+		badrec(tk, "bad retries%s", "");
+	tk->estimate = num_field(rec, "estimate", 1, &wrong);
+	if (wrong)
+		badrec(tk, "bad estimate%s", "");
+	if (tk->estimate <= 0)
+		tk->estimate = 1e-3;
+
+	deps = loom_get(rec, "depends_on");
+	if (jv_get_kind(deps) == JV_KIND_ARRAY) {
+		jv_array_foreach(deps, i, dep) {
+			if (!loom_is_string(dep))
+				badrec(tk, "depends_on holds a non-string%s",
+				    "");
+			else if (loom_graph_add_dep(graph,
+			    jv_string_value(dep),
+			    (size_t)jv_string_length_bytes(jv_copy(dep))) == -1)
+				err(2, NULL);
+			jv_free(dep);
+		}
+	} else if (jv_get_kind(deps) != JV_KIND_NULL)
+		badrec(tk, "depends_on is not an array%s", "");
+	jv_free(deps);
+}
+
+/* The record as one line: its own bytes when they are one line. */
+static void
+keep_line(struct rec *r, struct loom_reader *rd, jv v)
+{
+	const char *raw;
+	size_t len;
+	off_t off;
+	jv s;
+
+	raw = loom_reader_raw(rd, &len, &off);
+	if (memchr(raw, '\n', len) != NULL || memchr(raw, '\r', len) != NULL) {
+		s = jv_dump_string(jv_copy(v), 0);
+		raw = jv_string_value(s);
+		len = (size_t)jv_string_length_bytes(jv_copy(s));
+	} else
+		s = jv_null();
+	if ((r->line = malloc(len + 1)) == NULL)
+		err(2, NULL);
+	memcpy(r->line, raw, len);
+	r->line[len] = '\n';
+	r->len = len + 1;
+	jv_free(s);
+}
+
+static void
+read_file(const char *path)
+{
+	static size_t capr, capt;
+	struct loom_reader *rd;
+	char e[LOOM_ERRLEN];
+	const char *name;
+	struct task *tk;
+	struct rec *r;
+	jv v, type, id;
+	long first, n;
+	int rc;
+
+	if ((rd = loom_reader_open(path, e)) == NULL)
+		errx(1, "%s", e);
+	if ((name = strdup(loom_reader_name(rd))) == NULL)
+		err(2, NULL);
+	while ((rc = loom_reader_next(rd, &v, e)) == 1) {
+		if (nrecs == capr) {
+			capr = capr ? capr * 2 : 1024;
+			if ((recs = realloc(recs, capr * sizeof(*recs))) ==
+			    NULL)
+				err(2, NULL);
+		}
+		r = &recs[nrecs];
+		r->task = -1;
+		if (!loom_is_object(v) ||
+		    !loom_is_string(type = loom_get(v, "type"))) {
+			if (loom_is_object(v))
+				jv_free(type);
+			jv_free(v);
+			errx(1, "%s:%ld: record without a \"type\"", name,
+			    loom_reader_line(rd));
+		}
+		keep_line(r, rd, v);
+		nrecs++;
+		if (strcmp(jv_string_value(type), "plan") == 0 &&
+		    jv_get_kind(plan) == JV_KIND_NULL) {
+			jv_free(plan);
+			plan = jv_copy(v);
+		}
+		if (strcmp(jv_string_value(type), "task") != 0) {
+			jv_free(type);
+			jv_free(v);
+			continue;
+		}
+		jv_free(type);
+
+		if (graph->n == capt) {
+			capt = capt ? capt * 2 : 1024;
+			if ((tasks = realloc(tasks, capt * sizeof(*tasks))) ==
+			    NULL)
+				err(2, NULL);
+		}
+		tk = &tasks[graph->n];
+		memset(tk, 0, sizeof(*tk));
+		tk->file = name;
+		tk->lineno = loom_reader_line(rd);
+		tk->rec = (long)nrecs - 1;
+		id = loom_get(v, "id");
+		if (!loom_is_string(id) || jv_string_length_bytes(jv_copy(id))
+		    == 0 || strlen(jv_string_value(id)) !=
+		    (size_t)jv_string_length_bytes(jv_copy(id))) {
+			jv_free(id);
+			jv_free(v);
+			errx(1, "%s:%ld: task without a good \"id\"", name,
+			    tk->lineno);
+		}
+		n = loom_graph_add(graph, jv_string_value(id),
+		    (size_t)jv_string_length_bytes(jv_copy(id)), &first);
+		if (n == -2)
+			err(2, NULL);
+		if (n == -1)
+			errx(1, "%s:%ld: duplicate id %s (first on line %ld)",
+			    name, tk->lineno, loom_q(jv_string_value(id)),
+			    tasks[first].lineno);
+		jv_free(id);
+		r->task = n;
+		take_task(tk, v);
+		jv_free(v);
+	}
+	if (rc == -1)
+		errx(1, "%s", e);
+	loom_reader_close(rd);
+}
+
+/* a, b, c and d joined into a new string. */
+static char *
+path_plus(const char *a, const char *b, const char *c, const char *d)
+{
+	size_t len = strlen(a) + strlen(b) + strlen(c) + strlen(d) + 1;
+	char *s;
+
+	if ((s = malloc(len)) == NULL)
+		err(2, NULL);
+	snprintf(s, len, "%s%s%s%s", a, b, c, d);
+	return s;
+}
+
+static void
+graph_problem(void *ctx, long t, const char *msg)
+{
+	(void)ctx;
+	if (t < 0)
+		warnx("%s", msg);
+	else
+		warnx("%s:%ld: %s", tasks[t].file, tasks[t].lineno, msg);
+	bad = 1;
+}
+
+/*
+ * The canonical form of path: the real path of its longest existing
+ * prefix (every symbolic link in it followed), then the rest.  NULL, with
+ * the reason in e, when a component is a link that leads nowhere.
+ */
+static char *
+canon(const char *path, char *e)
+{
+	char *copy, *base, *rest, *slash, *out;
+	struct stat st;
+	size_t restlen = 0;
+
+	if ((copy = strdup(path)) == NULL || (rest = strdup("")) == NULL)
+		err(2, NULL);
+	while ((base = realpath(*copy != '\0' ? copy : ".", NULL)) == NULL) {
+		if (errno != ENOENT || *copy == '\0' ||
+		    lstat(copy, &st) == 0) {
+			snprintf(e, LOOM_ERRLEN, "%s: %s", loom_q(copy),
+			    errno == ENOENT ? "symbolic link leads nowhere" :
+			    strerror(errno));
+			free(copy);
+			free(rest);
+			return NULL;
+		}
+		slash = strrchr(copy, '/');
+		slash = slash != NULL ? slash + 1 : copy;
+		restlen += strlen(slash) + 1;
+		if ((out = malloc(restlen + 1)) == NULL)
+			err(2, NULL);
+		snprintf(out, restlen + 1, "/%s%s", slash, rest);
+		free(rest);
+		rest = out;
+		if (slash > copy)
+			slash[-1] = '\0';
+		else
+			*slash = '\0';
+	}
+	if ((out = malloc(strlen(base) + restlen + 1)) == NULL)
+		err(2, NULL);
+	snprintf(out, strlen(base) + restlen + 1, "%s%s", base, rest);
+	free(copy);
+	free(base);
+	free(rest);
+	return out;
+}
+
+/* 1 when path lies strictly inside the directory whose canonical form is
+ * wd, following every symbolic link; else 0 with the reason in e. */
+static int
+inside(const char *wd, const char *path, char *e)
+{
+	size_t len = strlen(wd);
+	char *c;
+	int in;
+
+	if ((c = canon(path, e)) == NULL)
+		return 0;
+	in = strncmp(c, wd, len) == 0 && c[len] == '/' && c[len + 1] != '\0';
+	if (!in)
+		snprintf(e, LOOM_ERRLEN, "%s leads outside the work directory "
+		    "%s (to %s)", loom_q(path), loom_q(opt.workdir),
+		    loom_q(c));
+	free(c);
+	return in;
+}
+
+static void
+check_paths(void)
+{
+	char e[LOOM_ERRLEN], p[PATH_MAX + 16];
+	struct loom_map *outs, *agents;
+	char *wd;
+	size_t i;
+	long k;
+	int isnew;
+
+	if ((wd = canon(opt.workdir, e)) == NULL)
+		errx(1, "work directory: %s", e);
+	snprintf(plan_path, sizeof(plan_path), "%s/plan.json", opt.workdir);
+	snprintf(log_dir, sizeof(log_dir), "%s/logs", opt.workdir);
+	snprintf(p, sizeof(p), "%s/journal.ndjson", opt.workdir);
+	if (!inside(wd, plan_path, e) || !inside(wd, log_dir, e) ||
+	    !inside(wd, p, e))
+		errx(1, "%s", e);
+
+	if ((outs = loom_map_new()) == NULL ||
+	    (agents = loom_map_new()) == NULL)
+		err(2, NULL);
+	for (i = 0; i < graph->n; i++) {
+		struct task *tk = &tasks[i];
+
+		if (tk->out == NULL || tk->agent == NULL)
+			continue;
+		if (!inside(wd, tk->out, e))
+			badrec(tk, "outputs_to: %s", e);
+		if ((k = loom_map_intern(outs, tk->out, strlen(tk->out),
+		    &isnew)) < 0)
+			err(2, NULL);
+		if (!isnew)
+			badrec(tk, "outputs_to %s is another task's too",
+			    loom_q(tk->out));
+		if ((k = loom_map_intern(agents, tk->agent,
+		    strlen(tk->agent), &isnew)) < 0)
+			err(2, NULL);
+		if (!isnew)
+			badrec(tk, "agent %s is another task's too",
+			    loom_q(tk->agent));
+		tk->log = path_plus(log_dir, "/", tk->agent, ".log");
+		if (!inside(wd, tk->log, e))
+			badrec(tk, "log: %s", e);
+	}
+	loom_map_free(outs);
+	loom_map_free(agents);
+	free(wd);
+}
+
+/* ---- files in the work directory -------------------------------- */
+
+/* Makes the directories leading to path (not path itself). */
+static int
+mkdirs(const char *path)
+{
+	static char last[PATH_MAX];
+	char buf[PATH_MAX], *s;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -1;
+	if ((s = strrchr(buf, '/')) == NULL)
+		return 0;
+	*s = '\0';
+	if (strcmp(buf, last) == 0)
+		return 0;
+	for (s = buf + 1; ; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+
+		*s = '\0';
+		if (mkdir(buf, 0777) == -1 && errno != EEXIST)
+			return -1;
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	snprintf(last, sizeof(last), "%s", buf);
+	return 0;
+}
+
+static void
+write_all(int fd, const char *buf, size_t len, const char *what)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, buf, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			err(2, "%s", what);
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* WORKDIR/plan.json: the plan record's fields and a "tasks" array, the
+ * form loom-parse reads, put in place with a rename. */
+static void
+write_plan(void)
+{
+	char tmp[PATH_MAX + 8];
+	FILE *fp;
+	size_t i;
+	int fd, any = 0;
+	jv s;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", plan_path);
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	if (fd == -1 || (fp = fdopen(fd, "w")) == NULL)
+		err(2, "%s", tmp);
+	putc('{', fp);
+	if (jv_get_kind(plan) == JV_KIND_OBJECT) {
+		jv_object_foreach(plan, key, val) {
+			if (strcmp(jv_string_value(key), "type") != 0 &&
+			    strcmp(jv_string_value(key), "tasks") != 0) {
+				s = jv_dump_string(key, 0);
+				fprintf(fp, "%s:", jv_string_value(s));
+				jv_free(s);
+				s = jv_dump_string(val, 0);
+				fprintf(fp, "%s,", jv_string_value(s));
+				jv_free(s);
+			} else {
+				jv_free(key);
+				jv_free(val);
+			}
+		}
+	}
+	fputs("\"tasks\":[", fp);
+	for (i = 0; i < graph->n; i++) {
+		if (any++)
+			putc(',', fp);
+		fwrite(recs[tasks[i].rec].line, 1, recs[tasks[i].rec].len - 1,
+		    fp);
+	}
+	fputs("]}\n", fp);
+	if (fflush(fp) != 0 || fsync(fd) == -1 || fclose(fp) != 0)
+		err(2, "%s", tmp);
+	if (rename(tmp, plan_path) == -1)
+		err(2, "%s", plan_path);
+}
+
+static void
+prepare_workdir(void)
+{
+	char p[PATH_MAX + 16];
+	size_t i;
+
+	snprintf(p, sizeof(p), "%s/", log_dir);
+	if (mkdirs(p) == -1)
+		err(2, "%s", log_dir);
+	for (i = 0; i < graph->n; i++)
+		if (mkdirs(tasks[i].out) == -1)
+			err(2, "%s", tasks[i].out);
+	write_plan();
+	snprintf(p, sizeof(p), "%s/journal.ndjson", opt.workdir);
+	if ((journal = calloc(graph->n + 1, sizeof(*journal))) == NULL)
+		err(2, NULL);
+	if (opt.resume && loom_journal_load(p, graph, journal, p) == -1)
+		errx(2, "%s", p);
+	if ((jfd = loom_journal_open(p, p)) == -1)
+		errx(2, "%s", p);
+}
+
+/* ---- the task's environment ------------------------------------ */
+
+static const char *const ours[] = {
+	"LOOM_TASK_ID=", "LOOM_AGENT=", "LOOM_ROLE=", "LOOM_LEVEL=",
+	"LOOM_ITERATION=", "LOOM_WORKDIR=", "LOOM_PLAN=", "LOOM_OUTPUT=",
+	"LOOM_DEPS=", "LOOM_ATTEMPT=",
+};
+#define NOURS	(sizeof(ours) / sizeof(ours[0]))
+
+/* environ without the variables loom-spawn sets itself. */
+static void
+base_env(void)
+{
+	size_t n, i, k;
+	jv it;
+
+	for (n = 0; environ[n] != NULL; n++)
+		;
+	if ((baseenv = calloc(n + NOURS + 1, sizeof(*baseenv))) == NULL)
+		err(2, NULL);
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < NOURS; k++)
+			if (strncmp(environ[i], ours[k], strlen(ours[k])) == 0)
+				break;
+		if (k == NOURS)
+			baseenv[nbaseenv++] = environ[i];
+	}
+
+	it = jv_get_kind(plan) == JV_KIND_OBJECT ?
+	    loom_get(plan, "iteration") : jv_null();
+	if (jv_get_kind(it) == JV_KIND_NUMBER)
+		snprintf(iteration, sizeof(iteration), "%.17g",
+		    jv_number_value(it));
+	else if (loom_is_string(it))
+		snprintf(iteration, sizeof(iteration), "%s",
+		    jv_string_value(it));
+	else if (getenv("LOOM_ITERATION") != NULL)
+		snprintf(iteration, sizeof(iteration), "%s",
+		    getenv("LOOM_ITERATION"));
+	else
+		snprintf(iteration, sizeof(iteration), "1");
+	jv_free(it);
+}
+
+static char *
+envvar(const char *name, const char *val)
+{
+	size_t len = strlen(name) + strlen(val) + 2;
+	char *s;
+
+	if ((s = malloc(len)) == NULL)
+		err(2, NULL);
+	snprintf(s, len, "%s=%s", name, val);
+	return s;
+}
+
+/* The dependencies' output paths, one a line, in depends_on order. */
+static char *
+deps_list(uint32_t t)
+{
+	size_t len = 1, j;
+	char *s;
+
+	for (j = graph->dep_off[t]; j < graph->dep_off[t + 1]; j++)
+		len += strlen(tasks[graph->dep[j]].out) + 1;
+	if ((s = malloc(len)) == NULL)
+		err(2, NULL);
+	*s = '\0';
+	for (j = graph->dep_off[t]; j < graph->dep_off[t + 1]; j++) {
+		if (j > graph->dep_off[t])
+			strcat(s, "\n");
+		strcat(s, tasks[graph->dep[j]].out);
+	}
+	return s;
+}
+
+static char **
+task_env(uint32_t t, int attempt)
+{
+	struct task *tk = &tasks[t];
+	char **env, num[32], *deps;
+	size_t n = nbaseenv;
+
+	if ((env = calloc(nbaseenv + NOURS + 1, sizeof(*env))) == NULL)
+		err(2, NULL);
+	memcpy(env, baseenv, nbaseenv * sizeof(*env));
+	env[n++] = envvar("LOOM_TASK_ID", loom_graph_id(graph, t));
+	env[n++] = envvar("LOOM_AGENT", tk->agent);
+	env[n++] = envvar("LOOM_ROLE", tk->role);
+	snprintf(num, sizeof(num), "%u", tk->level);
+	env[n++] = envvar("LOOM_LEVEL", num);
+	env[n++] = envvar("LOOM_ITERATION", iteration);
+	env[n++] = envvar("LOOM_WORKDIR", opt.workdir);
+	env[n++] = envvar("LOOM_PLAN", plan_path);
+	env[n++] = envvar("LOOM_OUTPUT", tk->out);
+	deps = deps_list(t);
+	env[n++] = envvar("LOOM_DEPS", deps);
+	free(deps);
+	snprintf(num, sizeof(num), "%d", attempt);
+	env[n++] = envvar("LOOM_ATTEMPT", num);
+	return env;
+}
+
+static void
+free_env(char **env)
+{
+	size_t i;
+
+	if (env == NULL)
+		return;
+	for (i = nbaseenv; env[i] != NULL; i++)
+		free(env[i]);
+	free(env);
+}
+
+/*
+ * The command a task runs: its own "run", else --agent.  The --agent
+ * value is the user's own command line, used as given.
+ * XXX: a later issue looks names such as "claude" up on a search path of
+ * adapters; that lookup belongs here.
+ */
+static const char *
+task_command(const struct task *tk)
+{
+	return tk->run != NULL ? tk->run : opt.agent;
+}
+
+/* ---- what loom-spawn writes ------------------------------------ */
+
+static double
+ms(double t)
+{
+	return round(t * 1000) / 1000;
+}
+
+static void
+emit(jv rec)
+{
+	if (stop == STOP_KILL && stopsig == SIGPIPE) {
+		jv_free(rec);
+		return;
+	}
+	if (loom_emit(stdout, rec) == -1 || fflush(stdout) == EOF) {
+		if (errno != EPIPE)
+			warn("stdout");
+		if (stop != STOP_KILL) {
+			stop = STOP_KILL;
+			stopsig = SIGPIPE;
+		}
+	}
+}
+
+static void
+draw(int force)
+{
+	char buf[256];
+	double now = loom_mono();
+
+	if (!opt.progress || (!force && now - drawn < 0.1))
+		return;
+	drawn = now;
+	loom_status_format(&status, now, color, buf, sizeof(buf));
+	(void)!write(2, buf, strlen(buf));
+}
+
+static void
+joblog_line(const struct job *jb, double end, int code, int sig,
+    off_t bytes)
+{
+	char head[160], *cmd, *c;
+	int len;
+
+	if (joblogfd == -1)
+		return;
+	if ((cmd = strdup(task_command(&tasks[jb->t]))) == NULL)
+		err(2, NULL);
+	for (c = cmd; *c != '\0'; c++)
+		if (*c == '\n' || *c == '\t')
+			*c = ' ';
+	len = snprintf(head, sizeof(head), "%ld\t:\t%10.3f\t%8.3f\t0\t%lld\t"
+	    "%d\t%d\t", jb->seq, jb->first, end - jb->first,
+	    (long long)bytes, code, sig);
+	write_all(joblogfd, head, (size_t)len, opt.joblog);
+	write_all(joblogfd, cmd, strlen(cmd), opt.joblog);
+	write_all(joblogfd, "\n", 1, opt.joblog);
+	free(cmd);
+}
+
+/* Reports how task t ended: a result record on stdout and in the
+ * journal.  jb is NULL for tasks that did not run. */
+static void
+report(uint32_t t, const char *st, const struct job *jb, int wstatus,
+    double end, const char *output)
+{
+	struct task *tk = &tasks[t];
+	char e[LOOM_ERRLEN];
+	jv rec, code = jv_null(), sig = jv_null();
+	int ok = strcmp(st, "ok") == 0 || strcmp(st, "cached") == 0;
+
+	if (jb != NULL && WIFEXITED(wstatus))
+		code = jv_number(WEXITSTATUS(wstatus));
+	if (jb != NULL && WIFSIGNALED(wstatus))
+		sig = jv_number(WTERMSIG(wstatus));
+	rec = jv_object();
+	rec = jv_object_set(rec, jv_string("type"), jv_string("result"));
+	rec = jv_object_set(rec, jv_string("id"),
+	    jv_string(loom_graph_id(graph, t)));
+	rec = jv_object_set(rec, jv_string("agent"), jv_string(tk->agent));
+	rec = jv_object_set(rec, jv_string("status"), jv_string(st));
+	rec = jv_object_set(rec, jv_string("exit"), code);
+	rec = jv_object_set(rec, jv_string("signal"), sig);
+	rec = jv_object_set(rec, jv_string("start"),
+	    jb ? jv_number(ms(jb->first)) : jv_null());
+	rec = jv_object_set(rec, jv_string("end"),
+	    jb ? jv_number(ms(end)) : jv_null());
+	rec = jv_object_set(rec, jv_string("duration"),
+	    jb ? jv_number(ms(end - jb->first)) : jv_null());
+	rec = jv_object_set(rec, jv_string("attempts"),
+	    jv_number(jb ? jb->attempt : 0));
+	rec = jv_object_set(rec, jv_string("output"),
+	    output ? jv_string(output) : jv_null());
+	rec = jv_object_set(rec, jv_string("log"),
+	    jb || ok ? jv_string(tk->log) : jv_null());
+	if (loom_journal_append(jfd, jv_copy(rec), tk->hash, tk->deps,
+	    e) == -1)
+		errx(2, "%s", e);
+	jdirty = 1;
+	emit(rec);
+
+	status.done++;
+	if (!ok) {
+		status.failed++;
+		if (opt.halt != HALT_NEVER && strcmp(st, "cancelled") != 0 &&
+		    stop == STOP_NONE)
+			stop = opt.halt == HALT_NOW ? STOP_KILL : STOP_HALT;
+	}
+	draw(0);
+}
+
+/* ---- running tasks ----------------------------------------------- */
+
+/* The hash of the outputs of t's dependencies, in order. */
+static uint64_t
+deps_hash(uint32_t t)
+{
+	uint64_t h = LOOM_FNV_INIT;
+	uint32_t j;
+
+	for (j = graph->dep_off[t]; j < graph->dep_off[t + 1]; j++)
+		h = loom_fnv(h, &tasks[graph->dep[j]].outhash,
+		    sizeof(uint64_t));
+	return h;
+}
+
+/* On --resume: 1 when t ran before to success, unchanged. */
+static int
+cached(uint32_t t, uint64_t deps)
+{
+	struct loom_jentry *je = &journal[t];
+	char e[LOOM_ERRLEN];
+
+	if (!opt.resume || !je->seen || !je->ok || je->hash != tasks[t].hash ||
+	    je->deps != deps)
+		return 0;
+	return loom_hash_file(tasks[t].out, &tasks[t].outhash, e) == 0;
+}
+
+static void start_attempt(struct job *);
+
+static void
+stop_job(struct job *jb, int sig)
+{
+	jb->cancelled = 1;
+	if (jb->p.pid > 0) {
+		loom_proc_kill(&jb->p, sig);
+		if (jb->killat == 0)
+			jb->killat = loom_mono() + opt.grace;
+	}
+}
+
+/* The last attempt of jb ended with wait status ws (or never began). */
+static void
+finish(struct job *jb, int ws)
+{
+	struct task *tk = &tasks[jb->t];
+	char *tmp, *failed;
+	const char *st, *output = NULL;
+	double end = loom_now();
+	struct stat sb;
+	int ok;
+
+	ok = !jb->timedout && !jb->cancelled && WIFEXITED(ws) &&
+	    WEXITSTATUS(ws) == 0;
+	st = ok ? "ok" : jb->cancelled ? "cancelled" :
+	    jb->timedout ? "timeout" : "failed";
+	tmp = path_plus(tk->out, ".tmp", "", "");
+	failed = path_plus(tk->out, ".failed", "", "");
+	if (fstat(jb->outfd, &sb) == -1)
+		sb.st_size = 0;
+	if (ok && loom_hash_fd(jb->outfd, &tk->outhash) == -1) {
+		warn("%s", tmp);
+		ok = 0;
+		st = "failed";
+	}
+	close(jb->outfd);
+	jb->outfd = -1;
+	if (ok) {
+		if (rename(tmp, tk->out) == -1) {
+			warn("%s", tk->out);
+			ok = 0;
+			st = "failed";
+		} else {
+			unlink(failed);
+			output = tk->out;
+		}
+	}
+	if (!ok && rename(tmp, failed) == 0)
+		output = failed;
+	joblog_line(jb, end, WIFEXITED(ws) ? WEXITSTATUS(ws) : -1,
+	    WIFSIGNALED(ws) ? WTERMSIG(ws) : 0, sb.st_size);
+	report((uint32_t)jb->t, st, jb, ws, end, output);
+	loom_sched_done(sched, (uint32_t)jb->t, ok);
+
+	free(tmp);
+	free(failed);
+	close(jb->logfd);
+	free_env(jb->env);
+	jb->env = NULL;
+	jb->t = -1;
+	njobs--;
+	status.running = njobs;
+}
+
+/* The attempt's process was reaped with wait status ws. */
+static void
+attempt_ended(struct job *jb, int ws)
+{
+	double pause;
+
+	/* Whatever the command left behind in its group goes with it
+	 * when it ran out of time or was stopped. */
+	if (jb->timedout || jb->cancelled)
+		loom_proc_kill(&jb->p, SIGKILL);
+	loom_proc_close(&jb->p);
+	jb->deadline = jb->killat = 0;
+	if ((jb->timedout || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) &&
+	    !jb->cancelled && stop == STOP_NONE &&
+	    jb->attempt <= tasks[jb->t].retries) {
+		pause = opt.retry_delay * pow(2, jb->attempt - 1);
+		jb->wakeat = loom_mono() + (pause < 60 ? pause : 60);
+		close(jb->outfd);
+		jb->outfd = -1;
+		return;
+	}
+	finish(jb, ws);
+}
+
+static void
+start_attempt(struct job *jb)
+{
+	struct task *tk = &tasks[jb->t];
+	char e[LOOM_ERRLEN], *tmp;
+	const struct rec *r = &recs[tk->rec];
+	jv rec;
+
+	jb->attempt++;
+	jb->wakeat = 0;
+	jb->timedout = 0;
+	tmp = path_plus(tk->out, ".tmp", "", "");
+	unlink(tmp);
+	jb->outfd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0666);
+	free(tmp);
+	if (jb->logfd == -1) {
+		jb->logfd = open(tk->log, O_WRONLY | O_CREAT | O_TRUNC |
+		    O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0666);
+		if (jb->logfd == -1)
+			warn("%s", tk->log);
+	}
+	free_env(jb->env);
+	jb->env = task_env((uint32_t)jb->t, jb->attempt);
+	jb->start = loom_now();
+	if (jb->attempt == 1) {
+		jb->first = jb->start;
+		jb->seq = ++seq;
+	}
+	if (jb->outfd == -1 || jb->logfd == -1 ||
+	    loom_proc_start(&jb->p, task_command(tk), jb->env, jb->outfd,
+	    jb->logfd, r->line, r->len, e) == -1) {
+		if (jb->outfd == -1)
+			warn("%s", tk->out);
+		else if (jb->logfd != -1)
+			warnx("%s", e);
+		if (jb->outfd == -1 && (jb->outfd = open("/dev/null",
+		    O_RDONLY | O_CLOEXEC)) == -1)
+			err(2, "/dev/null");
+		if (jb->logfd == -1 && (jb->logfd = open("/dev/null",
+		    O_RDONLY | O_CLOEXEC)) == -1)
+			err(2, "/dev/null");
+		jb->p.pid = 0;
+		finish(jb, 127 << 8);
+		return;
+	}
+	jb->deadline = tk->timeout > 0 ? loom_mono() + tk->timeout : 0;
+
+	rec = jv_object();
+	rec = jv_object_set(rec, jv_string("type"), jv_string("start"));
+	rec = jv_object_set(rec, jv_string("id"),
+	    jv_string(loom_graph_id(graph, (size_t)jb->t)));
+	rec = jv_object_set(rec, jv_string("agent"), jv_string(tk->agent));
+	rec = jv_object_set(rec, jv_string("attempt"),
+	    jv_number(jb->attempt));
+	rec = jv_object_set(rec, jv_string("start"),
+	    jv_number(ms(jb->start)));
+	emit(rec);
+}
+
+/* Starts what can start; tasks unchanged since the journal are cached. */
+static void
+dispatch(void)
+{
+	struct job *jb;
+	uint64_t deps;
+	long t;
+	size_t k;
+
+	while (stop == STOP_NONE && njobs < (size_t)opt.jobs &&
+	    (t = loom_sched_next(sched)) >= 0) {
+		deps = tasks[t].deps = deps_hash((uint32_t)t);
+		if (cached((uint32_t)t, deps)) {
+			report((uint32_t)t, "cached", NULL, 0, 0,
+			    tasks[t].out);
+			loom_sched_done(sched, (uint32_t)t, 1);
+			continue;
+		}
+		for (k = 0; jobs[k].t != -1; k++)
+			;
+		jb = &jobs[k];
+		memset(jb, 0, sizeof(*jb));
+		jb->t = t;
+		jb->p.infd = jb->outfd = jb->logfd = -1;
+		njobs++;
+		status.running = njobs;
+		start_attempt(jb);
+	}
+}
+
+static void
+drain_skipped(void)
+{
+	long t;
+
+	while ((t = loom_sched_skipped(sched)) >= 0)
+		report((uint32_t)t, "skipped", NULL, 0, 0, NULL);
+}
+
+static void
+stop_all(int sig)
+{
+	size_t k;
+
+	for (k = 0; k < (size_t)opt.jobs; k++) {
+		if (jobs[k].t == -1)
+			continue;
+		if (jobs[k].p.pid > 0)
+			stop_job(&jobs[k], sig);
+		else {
+			jobs[k].cancelled = 1;
+			finish(&jobs[k], 0);
+		}
+	}
+}
+
+/* Timeouts, kills after the grace period, retries due.  Returns the
+ * seconds until the next timer, or -1 for none. */
+static double
+timers(void)
+{
+	double now = loom_mono(), next = -1, when;
+	struct job *jb;
+	size_t k;
+
+	for (k = 0; k < (size_t)opt.jobs; k++) {
+		jb = &jobs[k];
+		if (jb->t == -1)
+			continue;
+		if (jb->p.pid > 0 && jb->deadline > 0 && now >= jb->deadline) {
+			jb->deadline = 0;
+			jb->timedout = 1;
+			loom_proc_kill(&jb->p, SIGTERM);
+			jb->killat = now + opt.grace;
+		}
+		if (jb->p.pid > 0 && jb->killat > 0 && now >= jb->killat) {
+			jb->killat = 0;
+			loom_proc_kill(&jb->p, SIGKILL);
+		}
+		if (jb->p.pid == 0 && jb->wakeat > 0 && now >= jb->wakeat) {
+			if (stop != STOP_NONE) {
+				jb->cancelled = 1;
+				finish(jb, 0);
+				continue;
+			}
+			start_attempt(jb);
+		}
+		if (jb->t == -1)
+			continue;
+		when = jb->deadline > 0 ? jb->deadline : 0;
+		if (jb->killat > 0 && (when == 0 || jb->killat < when))
+			when = jb->killat;
+		if (jb->wakeat > 0 && (when == 0 || jb->wakeat < when))
+			when = jb->wakeat;
+		if (when > 0 && (next < 0 || when - now < next))
+			next = when - now > 0 ? when - now : 0;
+	}
+	return next;
+}
+
+/*
+ * Puts the journal on disk, at most once a second while running and at
+ * the end.  A crash of the process loses nothing (the lines are written
+ * at once); a crash of the machine loses at most the last second.
+ */
+static void
+sync_journal(int now)
+{
+	static double last;
+	double t = loom_mono();
+
+	if (!jdirty || (!now && t - last < 1))
+		return;
+	fdatasync(jfd);
+	jdirty = 0;
+	last = t;
+}
+
+static struct job *
+job_of(pid_t pid)
+{
+	size_t k;
+
+	for (k = 0; k < (size_t)opt.jobs; k++)
+		if (jobs[k].t != -1 && jobs[k].p.pid == pid)
+			return &jobs[k];
+	return NULL;
+}
+
+static void
+run(int wakefd)
+{
+	struct pollfd *pfd;
+	struct job *jb, **fed;
+	struct stat sb;
+	double wait;
+	unsigned ev;
+	size_t k, n, i;
+	int ws, outpipe, ms_;
+	pid_t pid;
+
+	if ((pfd = calloc((size_t)opt.jobs + 2, sizeof(*pfd))) == NULL ||
+	    (fed = calloc((size_t)opt.jobs + 1, sizeof(*fed))) == NULL)
+		err(2, NULL);
+	outpipe = fstat(1, &sb) == 0 && (S_ISFIFO(sb.st_mode) ||
+	    S_ISSOCK(sb.st_mode));
+	for (;;) {
+		dispatch();
+		drain_skipped();
+		if (stop == STOP_KILL)
+			stop_all(stopsig ? stopsig : SIGTERM);
+		if (njobs == 0)
+			break;
+
+		wait = timers();
+		if (njobs == 0)
+			continue;
+		if (opt.progress && (wait < 0 || wait > 0.5))
+			wait = 0.5;
+		ms_ = wait < 0 ? -1 : (int)ceil(wait * 1000);
+		n = 0;
+		pfd[n].fd = wakefd;
+		pfd[n++].events = POLLIN;
+		if (outpipe && stopsig != SIGPIPE) {
+			pfd[n].fd = 1;
+			pfd[n++].events = 0;
+		}
+		for (k = i = 0; k < (size_t)opt.jobs; k++)
+			if (jobs[k].t != -1 && jobs[k].p.infd != -1) {
+				fed[i++] = &jobs[k];
+				pfd[n].fd = jobs[k].p.infd;
+				pfd[n++].events = POLLOUT;
+			}
+		fed[i] = NULL;
+		if (poll(pfd, n, ms_) == -1 && errno != EINTR)
+			err(2, "poll");
+
+		ev = loom_proc_events();
+		if (stop != STOP_KILL || stopsig == 0) {
+			int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+
+			for (k = 0; k < 3; k++)
+				if (ev & 1u << sigs[k]) {
+					stop = STOP_KILL;
+					stopsig = sigs[k];
+				}
+		}
+		if (outpipe && stopsig != SIGPIPE && n > 1 &&
+		    pfd[1].revents & (POLLERR | POLLHUP)) {
+			if (stop != STOP_KILL || stopsig == 0) {
+				stop = STOP_KILL;
+				stopsig = SIGPIPE;
+			}
+		}
+		for (i = 0; fed[i] != NULL; i++)
+			loom_proc_feed(&fed[i]->p);
+		while ((pid = loom_proc_reap(&ws)) > 0)
+			if ((jb = job_of(pid)) != NULL)
+				attempt_ended(jb, ws);
+		sync_journal(0);
+		draw(0);
+	}
+	free(pfd);
+	free(fed);
+}
+
+/* After a stop: every task that never ran is cancelled. */
+static void
+cancel_rest(void)
+{
+	size_t t;
+	int st;
+
+	for (t = 0; t < graph->n; t++) {
+		st = loom_sched_state(sched, (uint32_t)t);
+		if (st == LOOM_T_WAIT || st == LOOM_T_READY)
+			report((uint32_t)t, "cancelled", NULL, 0, 0, NULL);
+	}
+}
+
+/* ---- --dry-run ----------------------------------------------------- */
+
+static void
+quoted(const char *s)
+{
+	putchar('\'');
+	for (; *s != '\0'; s++)
+		if (*s == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*s);
+	putchar('\'');
+}
+
+static void
+dry_run(void)
+{
+	char **env;
+	long t;
+	size_t i;
+
+	while ((t = loom_sched_next(sched)) >= 0) {
+		env = task_env((uint32_t)t, 1);
+		for (i = nbaseenv; env[i] != NULL; i++) {
+			*strchr(env[i], '=') = '\0';
+			printf("%s=", env[i]);
+			quoted(env[i] + strlen(env[i]) + 1);
+			putchar(' ');
+		}
+		fputs("/bin/sh -c ", stdout);
+		quoted(task_command(&tasks[t]));
+		printf(" >%s 2>%s\n", tasks[t].out, tasks[t].log);
+		free_env(env);
+		loom_sched_done(sched, (uint32_t)t, 1);
+	}
+}
+
+/* ---- options and main -------------------------------------------- */
+
+static double
+seconds(const char *s, const char *what)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !(d >= 0) ||
+	    !isfinite(d)) {
+		warnx("%s: bad number of seconds %s", what, loom_q(s));
+		loom_usage(usage_text, 2);
+	}
+	return d;
+}
+
+static long
+count(const char *s, const char *what, long min)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || n < min ||
+	    n > 1000000) {
+		warnx("%s: bad number %s", what, loom_q(s));
+		loom_usage(usage_text, 2);
+	}
+	return n;
+}
+
+static void
+add_limit(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	struct limit *l;
+
+	if (eq == NULL) {
+		warnx("--limit: expected ROLE=N, not %s", loom_q(arg));
+		loom_usage(usage_text, 2);
+	}
+	opt.limits = realloc(opt.limits, (opt.nlimits + 1) *
+	    sizeof(*opt.limits));
+	if (opt.limits == NULL)
+		err(2, NULL);
+	l = &opt.limits[opt.nlimits++];
+	if ((l->role = strndup(arg, (size_t)(eq - arg))) == NULL)
+		err(2, NULL);
+	if (!loom_name_ok(l->role)) {
+		warnx("--limit: bad role %s", loom_q(l->role));
+		loom_usage(usage_text, 2);
+	}
+	l->cap = (uint32_t)count(eq + 1, "--limit", 1);
+}
+
+static void
+options(int argc, char **argv)
+{
+	enum { O_AGENT = 256, O_BARRIER, O_DRY, O_GRACE, O_HALT, O_JOBLOG,
+	    O_LIMIT, O_NOPROG, O_RESUME, O_RETRIES, O_DELAY, O_TIMEOUT,
+	    O_WORKDIR, O_HELP, O_VERSION };
+	static const struct option lopts[] = {
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "agent", required_argument, NULL, O_AGENT },
+		{ "barrier", no_argument, NULL, O_BARRIER },
+		{ "dry-run", no_argument, NULL, O_DRY },
+		{ "grace", required_argument, NULL, O_GRACE },
+		{ "halt", required_argument, NULL, O_HALT },
+		{ "joblog", required_argument, NULL, O_JOBLOG },
+		{ "limit", required_argument, NULL, O_LIMIT },
+		{ "no-progress", no_argument, NULL, O_NOPROG },
+		{ "resume", no_argument, NULL, O_RESUME },
+		{ "retries", required_argument, NULL, O_RETRIES },
+		{ "retry-delay", required_argument, NULL, O_DELAY },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "workdir", required_argument, NULL, O_WORKDIR },
+		{ "help", no_argument, NULL, O_HELP },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *nc;
+	long n;
+	int c, noprog = 0;
+
+	opt.jobs = (n = sysconf(_SC_NPROCESSORS_ONLN)) > 0 ? n : 1;
+	opt.grace = 2;
+	opt.retry_delay = 1;
+	while ((c = getopt_long(argc, argv, "j:", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			opt.jobs = count(optarg, "-j", 1);
+			break;
+		case O_AGENT:
+			opt.agent = optarg;
+			break;
+		case O_BARRIER:
+			opt.barrier = 1;
+			break;
+		case O_DRY:
+			opt.dryrun = 1;
+			break;
+		case O_GRACE:
+			opt.grace = seconds(optarg, "--grace");
+			break;
+		case O_HALT:
+			if (strcmp(optarg, "never") == 0)
+				opt.halt = HALT_NEVER;
+			else if (strcmp(optarg, "soon") == 0)
+				opt.halt = HALT_SOON;
+			else if (strcmp(optarg, "now") == 0)
+				opt.halt = HALT_NOW;
+			else {
+				warnx("--halt: expected never, soon or now, "
+				    "not %s", loom_q(optarg));
+				loom_usage(usage_text, 2);
+			}
+			break;
+		case O_JOBLOG:
+			opt.joblog = optarg;
+			break;
+		case O_LIMIT:
+			add_limit(optarg);
+			break;
+		case O_NOPROG:
+			noprog = 1;
+			break;
+		case O_RESUME:
+			opt.resume = 1;
+			break;
+		case O_RETRIES:
+			opt.retries = count(optarg, "--retries", 0);
+			break;
+		case O_DELAY:
+			opt.retry_delay = seconds(optarg, "--retry-delay");
+			break;
+		case O_TIMEOUT:
+			opt.timeout = seconds(optarg, "--timeout");
+			break;
+		case O_WORKDIR:
+			opt.workdir = optarg;
+			break;
+		case O_HELP:
+			loom_usage(usage_text, 0);
+		case O_VERSION:
+			loom_version();
+		default:
+			loom_usage(usage_text, 2);
+		}
+	}
+	opt.workdir = loom_workdir(opt.workdir);
+	opt.progress = !noprog && !opt.dryrun && isatty(2);
+	color = (nc = getenv("NO_COLOR")) == NULL || *nc == '\0';
+}
+
+/* Makes sure descriptors 0, 1 and 2 are open, so no file of ours lands
+ * on them and reaches a task as its stdin, stdout or stderr. */
+static void
+std_fds(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+}
+
+static void
+build_sched(void)
+{
+	uint32_t *group, *cap;
+	double *weight;
+	size_t i, k;
+
+	group = malloc((graph->n + 1) * sizeof(*group));
+	weight = malloc((graph->n + 1) * sizeof(*weight));
+	cap = calloc(opt.nlimits + 1, sizeof(*cap));
+	if (group == NULL || weight == NULL || cap == NULL)
+		err(2, NULL);
+	for (k = 0; k < opt.nlimits; k++)
+		cap[k + 1] = opt.limits[k].cap;
+	for (i = 0; i < graph->n; i++) {
+		weight[i] = tasks[i].estimate;
+		group[i] = 0;
+		/* The last --limit for a role wins. */
+		for (k = opt.nlimits; k-- > 0;)
+			if (strcmp(opt.limits[k].role, tasks[i].role) == 0) {
+				group[i] = (uint32_t)k + 1;
+				break;
+			}
+	}
+	sched = loom_sched_new(graph, weight, group, cap, opt.nlimits + 1,
+	    opt.barrier);
+	if (sched == NULL)
+		err(2, NULL);
+	free(weight);
+	free(cap);
+	/* group stays: the scheduler borrows it. */
+}
+
+int
+main(int argc, char **argv)
+{
+	int wakefd, i, rc = 0;
+	char e[LOOM_ERRLEN];
+	size_t k, t;
+	size_t failed;
+
+	std_fds();
+	options(argc, argv);
+	plan = jv_null();
+	if ((graph = loom_graph_new()) == NULL)
+		err(2, NULL);
+	if (optind == argc)
+		read_file("-");
+	for (i = optind; i < argc; i++)
+		read_file(argv[i]);
+	if (bad)
+		return 1;
+	k = loom_graph_check(graph, graph_problem, NULL);
+	if (k == (size_t)-1 || (k == 0 && loom_graph_rdeps(graph) == -1))
+		err(2, NULL);
+	if (k > 0)
+		return 1;
+	check_paths();
+	if (bad)
+		return 1;
+	base_env();
+	build_sched();
+	if (opt.dryrun) {
+		dry_run();
+		return fclose(stdout) == 0 ? 0 : 2;
+	}
+
+	if ((wakefd = loom_proc_init(e)) == -1)
+		errx(2, "%s", e);
+	loom_proc_catch(SIGINT);
+	loom_proc_catch(SIGTERM);
+	loom_proc_catch(SIGHUP);
+	if (opt.joblog != NULL) {
+		joblogfd = open(opt.joblog, O_WRONLY | O_CREAT | O_TRUNC |
+		    O_CLOEXEC, 0666);
+		if (joblogfd == -1)
+			err(2, "%s", opt.joblog);
+		write_all(joblogfd, joblog_head, strlen(joblog_head),
+		    opt.joblog);
+	}
+	prepare_workdir();
+	for (k = 0; k < nrecs; k++)
+		if (fwrite(recs[k].line, 1, recs[k].len, stdout) != recs[k].len)
+			break;
+	if (fflush(stdout) == EOF) {
+		stop = STOP_KILL;
+		stopsig = SIGPIPE;
+	}
+
+	if ((jobs = calloc((size_t)opt.jobs, sizeof(*jobs))) == NULL)
+		err(2, NULL);
+	for (k = 0; k < (size_t)opt.jobs; k++)
+		jobs[k].t = -1;
+	status.total = graph->n;
+	status.started = loom_mono();
+	run(wakefd);
+	drain_skipped();
+	cancel_rest();
+	sync_journal(1);
+	if (opt.progress) {
+		draw(1);
+		(void)!write(2, "\n", 1);
+	}
+
+	failed = 0;
+	for (t = 0; t < graph->n; t++)
+		if (loom_sched_state(sched, (uint32_t)t) != LOOM_T_OK)
+			failed++;
+	if (fclose(stdout) != 0 && stopsig != SIGPIPE) {
+		warn("stdout");
+		rc = 1;
+	}
+	if (stopsig != 0)
+		return 128 + stopsig;
+	return failed > 0 ? 1 : rc;
+}

@@ -1,0 +1,223 @@
+/*
+ * proc.c: the process layer.  Starts commands under /bin/sh -c, each in
+ * its own process group, feeds their stdin from a buffer, reaps them, and
+ * turns SIGCHLD and the caller's signals into bytes on a self-pipe.  It
+ * knows nothing of tasks; a different engine can replace it.
+ */
+#define _GNU_SOURCE	/* pipe2 */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include "loom.h"
+
+static int	selfpipe[2] = { -1, -1 };
+
+static void
+onsignal(int sig)
+{
+	unsigned char c = (unsigned char)sig;
+	int saved = errno;
+
+	/* A full pipe already holds a wake-up; losing this byte is fine
+	 * for SIGCHLD, and the other signals are rare. */
+	(void)write(selfpipe[1], &c, 1);
+	errno = saved;
+}
+
+int
+loom_proc_catch(int sig)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = onsignal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	if (sig == SIGCHLD)
+		sa.sa_flags |= SA_NOCLDSTOP;
+	return sigaction(sig, &sa, NULL);
+}
+
+int
+loom_proc_init(char *err)
+{
+	struct sigaction sa;
+
+	if (pipe2(selfpipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+		snprintf(err, LOOM_ERRLEN, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGPIPE, &sa, NULL) == -1 ||
+	    loom_proc_catch(SIGCHLD) == -1) {
+		snprintf(err, LOOM_ERRLEN, "sigaction: %s", strerror(errno));
+		return -1;
+	}
+	return selfpipe[0];
+}
+
+unsigned
+loom_proc_events(void)
+{
+	unsigned char buf[256];
+	unsigned mask = 0;
+	ssize_t n, i;
+
+	while ((n = read(selfpipe[0], buf, sizeof(buf))) > 0)
+		for (i = 0; i < n; i++)
+			if (buf[i] < 32)
+				mask |= 1u << buf[i];
+	return mask;
+}
+
+/* Writes s to fd in the child: no stdio after fork. */
+static void
+child_say(int fd, const char *s)
+{
+	size_t len = strlen(s);
+	ssize_t n;
+
+	while (len > 0 && (n = write(fd, s, len)) > 0) {
+		s += n;
+		len -= (size_t)n;
+	}
+}
+
+static void __attribute__((__noreturn__))
+child(const char *cmd, char *const env[], int infd, int outfd, int errfd,
+    pid_t parent)
+{
+	static const int sigs[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP,
+	    SIGCHLD, SIGQUIT };
+	char *argv[4];
+	sigset_t all;
+	size_t i;
+
+	setpgid(0, 0);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+#ifdef __linux__
+	/* A loom-spawn killed with -9 takes its direct children along. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+#else
+	(void)parent;
+#endif
+	if (dup2(infd, 0) == -1 || dup2(outfd, 1) == -1 ||
+	    dup2(errfd, 2) == -1) {
+		child_say(errfd, "loom-spawn: cannot set up the task's "
+		    "descriptors\n");
+		_exit(127);
+	}
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	argv[0] = "sh";
+	argv[1] = "-c";
+	argv[2] = (char *)cmd;
+	argv[3] = NULL;
+	execve("/bin/sh", argv, env);
+	child_say(2, "loom-spawn: cannot run /bin/sh: ");
+	child_say(2, strerror(errno));
+	child_say(2, "\n");
+	_exit(127);
+}
+
+int
+loom_proc_start(struct loom_proc *p, const char *cmd, char *const env[],
+    int outfd, int errfd, const char *in, size_t inlen, char *err)
+{
+	sigset_t all, old;
+	pid_t pid, parent = getpid();
+	int fds[2];
+
+	if (pipe2(fds, O_CLOEXEC) == -1) {
+		snprintf(err, LOOM_ERRLEN, "pipe: %s", strerror(errno));
+		return -1;
+	}
+
+	/* Block signals so that none runs our handlers in the child
+	 * before it has put them back to the defaults. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = vfork();
+	if (pid == 0)
+		child(cmd, env, fds[0], outfd, errfd, parent);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(fds[0]);
+	if (pid == -1) {
+		snprintf(err, LOOM_ERRLEN, "fork: %s", strerror(errno));
+		close(fds[1]);
+		return -1;
+	}
+
+	/* Both sides set the group, so it exists whichever runs first. */
+	setpgid(pid, pid);
+	p->pid = pid;
+	p->infd = fds[1];
+	p->in = in;
+	p->inlen = inlen;
+	p->inoff = 0;
+	fcntl(p->infd, F_SETFL, O_NONBLOCK);
+	loom_proc_feed(p);
+	return 0;
+}
+
+int
+loom_proc_feed(struct loom_proc *p)
+{
+	ssize_t n;
+
+	while (p->infd != -1 && p->inoff < p->inlen) {
+		n = write(p->infd, p->in + p->inoff, p->inlen - p->inoff);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return 1;
+		if (n == -1)
+			break;		/* EPIPE: it does not read stdin */
+		p->inoff += (size_t)n;
+	}
+	if (p->infd != -1) {
+		close(p->infd);
+		p->infd = -1;
+	}
+	return 0;
+}
+
+int
+loom_proc_kill(const struct loom_proc *p, int sig)
+{
+	if (p->pid <= 0)
+		return 0;
+	return kill(-p->pid, sig);
+}
+
+void
+loom_proc_close(struct loom_proc *p)
+{
+	if (p->infd != -1)
+		close(p->infd);
+	p->infd = -1;
+	p->pid = 0;
+}
+
+pid_t
+loom_proc_reap(int *statusp)
+{
+	pid_t pid;
+
+	do
+		pid = waitpid(-1, statusp, WNOHANG);
+	while (pid == -1 && errno == EINTR);
+	return pid > 0 ? pid : 0;
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bats
+# The Makefile's promises: install puts programs, man pages and share/
+# under DESTDIR/PREFIX; uninstall removes exactly that.
+
+load test_helper
+
+@test "make install and uninstall honour PREFIX and DESTDIR" {
+	make -s -C "$TOP" install DESTDIR="$PWD/root" PREFIX=/opt/lm >/dev/null
+	for p in "$TOP"/bin/loom*; do
+		[ -x "root/opt/lm/bin/${p##*/}" ]
+	done
+	for m in "$TOP"/man/*.1; do
+		[ -f "root/opt/lm/share/man/man1/${m##*/}" ]
+	done
+	[ -f root/opt/lm/share/man/man7/loom.7 ]
+	[ -d root/opt/lm/share/loom ]
+	run root/opt/lm/bin/loom-levels --version
+	assert_success
+	mkdir -p root/opt/lm/bin/keep && touch root/opt/lm/bin/mine
+	make -s -C "$TOP" uninstall DESTDIR="$PWD/root" PREFIX=/opt/lm >/dev/null
+	run find root -type f
+	assert_output root/opt/lm/bin/mine
+}
+
+@test "NO_INSTALL only reports what is missing" {
+	run env NO_INSTALL=1 PATH=/nonexistent /bin/sh "$TOP/tests/deps.sh" check
+	assert_failure 1
+	assert_output --partial 'loom: missing: jq bats'
+	assert_output --partial '(NO_INSTALL is set; install them first)'
+}
