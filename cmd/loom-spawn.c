@@ -92,6 +92,8 @@ struct job {
 	int		 timedout, cancelled;
 };
 
+static char		**names;	/* of the input files */
+static size_t		 nnames;
 static struct rec	*recs;
 static size_t		 nrecs;
 static struct task	*tasks;
@@ -271,8 +273,11 @@ read_file(const char *path)
 
 	if ((rd = loom_reader_open(path, e)) == NULL)
 		errx(1, "%s", e);
-	if ((name = strdup(loom_reader_name(rd))) == NULL)
+	/* Tasks keep the name for messages; the list keeps it reachable. */
+	names = realloc(names, (nnames + 1) * sizeof(*names));
+	if (names == NULL || (name = strdup(loom_reader_name(rd))) == NULL)
 		err(2, NULL);
+	names[nnames++] = (char *)name;
 	while ((rc = loom_reader_next(rd, &v, e)) == 1) {
 		if (nrecs == capr) {
 			capr = capr ? capr * 2 : 1024;
@@ -448,8 +453,10 @@ check_paths(void)
 	snprintf(log_dir, sizeof(log_dir), "%s/logs", opt.workdir);
 	snprintf(p, sizeof(p), "%s/journal.ndjson", opt.workdir);
 	if (!inside(wd, plan_path, e) || !inside(wd, log_dir, e) ||
-	    !inside(wd, p, e))
+	    !inside(wd, p, e)) {
+		free(wd);
 		errx(1, "%s", e);
+	}
 
 	if ((outs = loom_map_new()) == NULL ||
 	    (agents = loom_map_new()) == NULL)
