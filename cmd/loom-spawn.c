@@ -417,6 +417,39 @@ canon(const char *path, char *e)
 	return out;
 }
 
+/*
+ * canon(), with the canonical form of the last directory remembered:
+ * most outputs share one.  The last component is looked at each time,
+ * and a link there takes the long way.
+ */
+static char *
+canon_cached(const char *path, char *e)
+{
+	static char *dir, *cdir;
+	const char *slash = strrchr(path, '/');
+	size_t dlen = slash != NULL ? (size_t)(slash - path) : 0;
+	struct stat st;
+	char *c;
+
+	if (slash == NULL || (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)))
+		return canon(path, e);
+	if (dir == NULL || strlen(dir) != dlen ||
+	    strncmp(dir, path, dlen) != 0) {
+		free(dir);
+		free(cdir);
+		cdir = NULL;
+		if ((dir = strndup(path, dlen)) == NULL)
+			err(2, NULL);
+		if ((cdir = canon(dir, e)) == NULL) {
+			free(dir);
+			dir = NULL;
+			return NULL;
+		}
+	}
+	c = path_plus(cdir, slash, "", "");
+	return c;
+}
+
 /* 1 when path lies strictly inside the directory whose canonical form is
  * wd, following every symbolic link; else 0 with the reason in e. */
 static int
@@ -426,7 +459,7 @@ inside(const char *wd, const char *path, char *e)
 	char *c;
 	int in;
 
-	if ((c = canon(path, e)) == NULL)
+	if ((c = canon_cached(path, e)) == NULL)
 		return 0;
 	in = strncmp(c, wd, len) == 0 && c[len] == '/' && c[len + 1] != '\0';
 	if (!in)
