@@ -88,7 +88,8 @@ struct job {
 	long		 seq;
 	char		**env;
 	double		 first, start;	/* wall clock */
-	double		 deadline, killat, wakeat;	/* monotonic, 0: none */
+	/* Monotonic times, 0 for none. */
+	double		 deadline, killat, wakeat;
 	int		 timedout, cancelled;
 };
 

@@ -184,7 +184,7 @@ loom_proc_feed(struct loom_proc *p)
 		if (n == -1 && errno == EAGAIN)
 			return 1;
 		if (n == -1)
-			break;		/* EPIPE: it does not read stdin */
+			break;	/* EPIPE: it does not read stdin */
 		p->inoff += (size_t)n;
 	}
 	if (p->infd != -1) {
