@@ -151,12 +151,15 @@ d ok"
 
 @test "no level barriers: a slow task holds back only its dependents" {
 	{
-		task slow 0 '[]' 'sleep 1; echo slow >>order'
+		# slow waits (up to 10 s) for after, which depends on fast.
+		task slow 0 '[]' 'for i in $(seq 200); do
+		    [ -e after_done ] && break; sleep 0.05; done
+		    echo slow >>order'
 		task fast 0 '[]' 'echo fast >>order'
-		task after 1 '["fast"]' 'echo after >>order'
+		task after 1 '["fast"]' 'echo after >>order; touch after_done'
 		task last 1 '["slow"]' 'echo last >>order'
 	} >plan
-	run loom-spawn -j2 plan
+	run loom-spawn -j3 plan
 	assert_success
 	run cat order
 	assert_output "fast
