@@ -33,6 +33,7 @@ struct rec {
 
 struct task {
 	char		*id;
+	int		 cached;	/* status cached */
 	jv		 rec;		/* task record, or null (result only) */
 	jv		 result;	/* the last result record, or null */
 	jv		 out;		/* output form, or null */
@@ -44,6 +45,7 @@ struct task {
 struct patch {
 	jv		 p;		/* the patch as given, or null */
 	const char	*task;		/* the task whose output gave it */
+	int		 cached;	/* ... reused from an earlier round */
 	char		*action;
 	char		*target;	/* what it sets, for conflicts */
 	jv		 value;
@@ -245,6 +247,7 @@ read_outputs(void)
 		if (jv_get_kind(t->result) == JV_KIND_OBJECT)
 			status = loom_get_str(t->result, "status");
 		t->ok = status != NULL && status_ok(status);
+		t->cached = status != NULL && strcmp(status, "cached") == 0;
 		free(status);
 		if (!t->ok)
 			continue;
@@ -316,7 +319,7 @@ value_of(jv o, const char *k1, const char *k2, const char *k3, int *found)
 
 /* Files one patch of task id, working out what it sets. Consumes p. */
 static void
-add_patch(const char *id, jv p)
+add_patch(const struct task *t, jv p)
 {
 	struct patch *q;
 	char *s;
@@ -325,7 +328,8 @@ add_patch(const char *id, jv p)
 	patches = grow(patches, &cappatches, npatches, sizeof(*patches));
 	q = &patches[npatches++];
 	memset(q, 0, sizeof(*q));
-	q->task = id;
+	q->task = t->id;
+	q->cached = t->cached;
 	q->p = p;
 	q->value = jv_null();
 
@@ -408,9 +412,9 @@ collect_patches(void)
 		pp = loom_get(tasks[i].out, "prompt_patches");
 		if (jv_get_kind(pp) == JV_KIND_ARRAY) {
 			jv_array_foreach(pp, k, p)
-				add_patch(tasks[i].id, p);
+				add_patch(&tasks[i], p);
 		} else if (jv_get_kind(pp) != JV_KIND_NULL) {
-			add_patch(tasks[i].id, jv_null());
+			add_patch(&tasks[i], jv_null());
 			reject(&patches[npatches - 1], "rejected",
 			    xstrdup("prompt_patches is not a list"));
 		}
@@ -719,6 +723,29 @@ out:
 	free(field);
 }
 
+/*
+ * Whether every field of the new task t (borrowed) other than "type" has
+ * the same value in task i of the next plan: a task added in an earlier
+ * round, whose output comes back cached.
+ */
+static int
+same_task(jv t, int i)
+{
+	jv old = jv_array_get(jv_copy(ntask), i);
+	int same = 1;
+
+	jv_object_foreach(t, k, v) {
+		if (strcmp(jv_string_value(k), "type") != 0 &&
+		    !jv_equal(jv_object_get(jv_copy(old), jv_copy(k)), v))
+			same = 0;
+		else if (strcmp(jv_string_value(k), "type") == 0)
+			jv_free(v);
+		jv_free(k);
+	}
+	jv_free(old);
+	return same;
+}
+
 static void
 apply_add(struct patch *p)
 {
@@ -735,8 +762,13 @@ apply_add(struct patch *p)
 	id = loom_get_str(t, "id");
 	if (id == NULL || *id == '\0')
 		msg = xstrdup("the new task has no \"id\"");
-	else if (ntask_find(id) >= 0)
+	else if (ntask_find(id) >= 0) {
+		if (same_task(t, ntask_find(id))) {
+			p->status = "unchanged";
+			goto out;
+		}
 		msg = xprintf("task %s exists", loom_q(id));
+	}
 	else if (jv_object_has(jv_copy(t), jv_string("run")))
 		msg = xstrdup("a new task may not carry a \"run\" command");
 	if (msg != NULL)
@@ -832,7 +864,11 @@ apply_remove(struct patch *p)
 		return;
 	}
 	if ((i = ntask_find(tid)) < 0) {
-		reject(p, "rejected", xprintf("no task %s", loom_q(tid)));
+		if (p->cached)
+			p->status = "unchanged";
+		else
+			reject(p, "rejected", xprintf("no task %s",
+			    loom_q(tid)));
 		free(tid);
 		return;
 	}
@@ -1066,6 +1102,7 @@ main(int argc, char *argv[])
 	const char *wopt = NULL, *verdict;
 	char *endp, *nextpath = NULL;
 	long max = 3, version;
+	size_t news = 0;
 	int ch, exitstatus = 0, changed, failed = 0, incomplete = 0;
 	jv rec, findings, counts, tasksobj, plist, conflicts, reasons, cur;
 	size_t i;
@@ -1161,6 +1198,13 @@ main(int argc, char *argv[])
 	for (i = 0; i < npatches; i++)
 		plist = jv_array_append(plist, patch_entry(&patches[i]));
 
+	/* Patches of reused tasks that change nothing were applied in the
+	 * round that made them: they do not make a round CONVERGED. */
+	for (i = 0; i < npatches; i++)
+		if (!patches[i].cached ||
+		    strcmp(patches[i].status, "unchanged") != 0)
+			news++;
+
 	version = plan_version();
 	if (changed && version < max) {
 		verdict = "ITERATE";
@@ -1177,7 +1221,7 @@ main(int argc, char *argv[])
 		if (jv_array_length(jv_copy(conflicts)) > 0)
 			reasons = jv_array_append(reasons, jv_string(
 			    "conflicting patches need a person to decide"));
-	} else if (npatches > 0) {
+	} else if (news > 0) {
 		verdict = "CONVERGED";
 		reasons = jv_array_append(reasons, jv_string(
 		    "the next plan would equal this one"));
@@ -1216,6 +1260,7 @@ main(int argc, char *argv[])
 	    nextpath ? jv_string(nextpath) : jv_null());
 	if (loom_emit(stdout, rec) < 0 || fclose(stdout) != 0)
 		err(2, "stdout");
+	free(nextpath);
 
 	if (!exitstatus || strcmp(verdict, "DONE") == 0 ||
 	    strcmp(verdict, "CONVERGED") == 0)

@@ -452,12 +452,14 @@ sev_rank(jv f)
 static jv
 finding_figures(void)
 {
-	jv list, sorted = jv_array(), bytask = jv_array(), mt, fig;
+	jv list, sorted, bytask, mt, fig;
 	struct ranked *rk;
 	size_t n, i;
 
 	if (jv_get_kind(merge) != JV_KIND_OBJECT)
 		return jv_null();
+	sorted = jv_array();
+	bytask = jv_array();
 	list = loom_get(merge, "findings");
 	if (jv_get_kind(list) != JV_KIND_ARRAY) {
 		jv_free(list);
@@ -560,12 +562,14 @@ usage_figures(void)
 	static const char *const names[3] = {
 		"tokens_in", "tokens_out", "cost"
 	};
-	jv mt, total = jv_object(), byrole = jv_object();
+	jv mt, total, byrole;
 	size_t i;
 	int any = 0, k;
 
 	if (jv_get_kind(merge) != JV_KIND_OBJECT)
 		return jv_null();
+	total = jv_object();
+	byrole = jv_object();
 	mt = loom_get(merge, "tasks");
 	for (i = 0; i < ntasks && jv_get_kind(mt) == JV_KIND_OBJECT; i++) {
 		jv te = jv_object_get(jv_copy(mt), jv_string(tasks[i].id));

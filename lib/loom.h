@@ -431,4 +431,55 @@ const char *loom_severity_name(int rank);
 
 /* ---- agents' lib files ---------------------------------------------- */
 
+/* agent.c: the adapters of `loom-spawn --agent NAME` (see loom-agents(7)).
+ *
+ * When name is a bare word (a letter or digit, then letters, digits, '.',
+ * '_' or '-') naming an executable file in a directory of
+ * $LOOM_AGENTS_PATH (colon-separated, empty entries skipped), else in
+ * WORKDIR/agents (workdir NULL means "loom"), else in the directory that
+ * loom_agent_dir returns, returns that file's path in a new string (free
+ * it).  Returns NULL with err empty when name is not a bare word or is
+ * found nowhere: the caller then runs name as a command line.  Returns
+ * NULL with err filled when the first file found by that name is not an
+ * executable regular file, or when out of memory. */
+char	*loom_agent_find(const char *name, const char *workdir, char *err);
+
+/* The agents directory installed with the running program,
+ * BINDIR/../share/loom/agents resolved through /proc/self/exe (so
+ * share/loom/agents in the source tree), in a new string, or NULL. */
+char	*loom_agent_dir(void);
+
+/* compile.c: `loom-parse --compile CMD "prompt"`.
+ *
+ * Runs cmd, the user's own command line, under /bin/sh -c with stdin a
+ * request (built by loom_compile_prompt) for a plan in loom's JSON form:
+ * an object with intent, optional context, and tasks [{id, description,
+ * requires, depends_on}].  When feedback (the error that rejected the
+ * previous try) is not NULL it is added to the request, with previous
+ * (the text that was rejected) when that is not NULL too.  Returns what
+ * cmd printed, the inside of the first Markdown code fence when it used
+ * one, blank space trimmed at both ends, as a new NUL-terminated string
+ * of *lenp bytes (free it); the caller checks it like any other plan.
+ * NULL with err filled when cmd cannot be run, is killed, exits non-zero,
+ * prints nothing but blank space, or prints a NUL byte.  cmd's stderr is
+ * loom's.  There is no timeout: the caller may set an alarm. */
+char	*loom_compile(const char *cmd, const char *prompt,
+	    const char *previous, const char *feedback, size_t *lenp,
+	    char *err);
+
+/* loom_compile, then check(ctx, plan, len, msg) on what came back: 0
+ * accepts it, -1 rejects it with the reason in msg (LOOM_ERRLEN bytes).
+ * A rejected plan is asked for once more, with the reason and the
+ * rejected text as feedback.  Returns the first accepted plan as
+ * loom_compile does, or NULL with err filled, after a second rejection
+ * with "compile command "CMD" gave no valid plan in two tries: MSG". */
+char	*loom_compile_checked(const char *cmd, const char *prompt,
+	    int (*check)(void *ctx, const char *plan, size_t len, char *msg),
+	    void *ctx, size_t *lenp, char *err);
+
+/* The request loom_compile sends, in a new string, or NULL when out of
+ * memory: for --dry-run and for tests. */
+char	*loom_compile_prompt(const char *prompt, const char *previous,
+	    const char *feedback);
+
 #endif /* LOOM_H */

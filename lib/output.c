@@ -4,6 +4,7 @@
  * of the Loom orchestrator (read, never evaluated), or anything else,
  * which is kept as text.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +124,42 @@ read_python(const char *path, const char *p, size_t len, char *err)
 	return jv_object_set(v, jv_string("format"), jv_string("python"));
 }
 
+/*
+ * Whether an output is a Python-literal file: its first line that is not
+ * blank or a comment opens a class, assigns a name, or opens a docstring.
+ * Stricter than loom_pylit_sniff, which would take prose that starts
+ * with "from" or "if" for Python.
+ */
+static int
+looks_python(const char *p, size_t n)
+{
+	const char *end = p + n, *q;
+
+	for (;;) {
+		while (p < end && isspace((unsigned char)*p))
+			p++;
+		if (p == end)
+			return 0;
+		if (*p != '#')
+			break;
+		while (p < end && *p != '\n')
+			p++;
+	}
+
+	if (end - p >= 3 && (memcmp(p, "\"\"\"", 3) == 0 ||
+	    memcmp(p, "'''", 3) == 0))
+		return 1;
+	if (end - p > 6 && memcmp(p, "class ", 6) == 0)
+		return isalpha((unsigned char)p[6]) || p[6] == '_';
+	if (!isalpha((unsigned char)*p) && *p != '_')
+		return 0;
+	for (q = p; q < end && (isalnum((unsigned char)*q) || *q == '_'); q++)
+		;
+	while (q < end && (*q == ' ' || *q == '\t'))
+		q++;
+	return q < end && *q == '=' && (q + 1 == end || q[1] != '=');
+}
+
 jv
 loom_output_read(const char *path, char *err)
 {
@@ -163,7 +200,7 @@ loom_output_read(const char *path, char *err)
 	else {
 		if (n > 0 && *p == '[')
 			jv_free(v);
-		if (loom_pylit_sniff(p, n))
+		if (looks_python(p, n))
 			v = read_python(path, p, n, err);
 		else
 			v = jv_object_set(jv_object_set(jv_object(),

