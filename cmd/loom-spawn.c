@@ -39,6 +39,8 @@ static const char joblog_head[] = "Seq\tHost\tStarttime\tJobRuntime\t"
 extern char **environ;
 
 enum { HALT_NEVER, HALT_SOON, HALT_NOW };
+
+#define NOWAIT	(-1)	/* no wait status: the attempt never ran */
 enum { STOP_NONE, STOP_HALT, STOP_KILL };
 
 struct limit {
@@ -841,9 +843,9 @@ report(uint32_t t, const char *st, const struct job *jb, int wstatus,
 	jv rec, code = jv_null(), sig = jv_null();
 	int ok = strcmp(st, "ok") == 0 || strcmp(st, "cached") == 0;
 
-	if (jb != NULL && WIFEXITED(wstatus))
+	if (jb != NULL && wstatus != NOWAIT && WIFEXITED(wstatus))
 		code = jv_number(WEXITSTATUS(wstatus));
-	if (jb != NULL && WIFSIGNALED(wstatus))
+	if (jb != NULL && wstatus != NOWAIT && WIFSIGNALED(wstatus))
 		sig = jv_number(WTERMSIG(wstatus));
 	rec = jv_object();
 	rec = jv_object_set(rec, jv_string("type"), jv_string("result"));
@@ -922,7 +924,8 @@ stop_job(struct job *jb, int sig)
 	}
 }
 
-/* The last attempt of jb ended with wait status ws (or never began). */
+/* The last attempt of jb ended with wait status ws, or NOWAIT when it
+ * was cancelled while waiting to be retried. */
 static void
 finish(struct job *jb, int ws)
 {
@@ -933,8 +936,8 @@ finish(struct job *jb, int ws)
 	struct stat sb;
 	int ok;
 
-	ok = !jb->timedout && !jb->cancelled && WIFEXITED(ws) &&
-	    WEXITSTATUS(ws) == 0;
+	ok = !jb->timedout && !jb->cancelled && ws != NOWAIT &&
+	    WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
 	st = ok ? "ok" : jb->cancelled ? "cancelled" :
 	    jb->timedout ? "timeout" : "failed";
 	tmp = path_plus(tk->out, ".tmp", "", "");
@@ -960,8 +963,9 @@ finish(struct job *jb, int ws)
 	}
 	if (!ok && rename(tmp, failed) == 0)
 		output = failed;
-	joblog_line(jb, end, WIFEXITED(ws) ? WEXITSTATUS(ws) : -1,
-	    WIFSIGNALED(ws) ? WTERMSIG(ws) : 0, sb.st_size);
+	joblog_line(jb, end, ws != NOWAIT && WIFEXITED(ws) ?
+	    WEXITSTATUS(ws) : -1, ws != NOWAIT && WIFSIGNALED(ws) ?
+	    WTERMSIG(ws) : 0, sb.st_size);
 	report((uint32_t)jb->t, st, jb, ws, end, output);
 	loom_sched_done(sched, (uint32_t)jb->t, ok);
 
@@ -1110,7 +1114,7 @@ stop_all(int sig)
 			stop_job(&jobs[k], sig);
 		else {
 			jobs[k].cancelled = 1;
-			finish(&jobs[k], 0);
+			finish(&jobs[k], NOWAIT);
 		}
 	}
 }
@@ -1141,7 +1145,7 @@ timers(void)
 		if (jb->p.pid == 0 && jb->wakeat > 0 && now >= jb->wakeat) {
 			if (stop != STOP_NONE) {
 				jb->cancelled = 1;
-				finish(jb, 0);
+				finish(jb, NOWAIT);
 				continue;
 			}
 			start_attempt(jb);

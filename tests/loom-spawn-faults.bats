@@ -268,3 +268,18 @@ d"
 	echo "$output" >out
 	[ "$(results out | grep -c cached)" -eq 0 ]
 }
+
+@test "a task waiting to be retried is cancelled by a signal at once" {
+	task a 0 '[]' 'echo $$ >pid; echo x >>tries; exit 1' >plan
+	spawn_bg --retries 3 --retry-delay 30
+	wait_for test -s tries
+	wait_for eval '! alive pid'
+	sleep 0.3	# for loom-spawn to reap it
+	kill -TERM "$spawn"
+	rc=0
+	wait "$spawn" || rc=$?
+	[ "$rc" -eq 143 ]
+	run jq -c 'select(.type == "result") | [.status, .exit, .attempts]' out
+	assert_output '["cancelled",null,1]'
+	[ "$(wc -l <tries)" -eq 1 ]
+}
