@@ -361,3 +361,30 @@ general_a"
 	run loom-spawn plan
 	refute_output --partial running
 }
+
+@test "simple commands run directly behave as under /bin/sh" {
+	# command | exit status | first line of output
+	while IFS='|' read -r cmd code first; do
+		rm -rf loom
+		task a 0 '[]' "$cmd" >plan
+		run loom-spawn plan
+		echo "$output" >out
+		[ "$(jq 'select(.type == "result") | .exit' out)" = "$code" ] ||
+		    fail "$cmd: exit $(jq 'select(.type == "result")' out)"
+		got=$(head -1 loom/outputs/a.json* 2>/dev/null)
+		[ "$got" = "$first" ] || fail "$cmd: got '$got'"
+	done <<-'EOF2'
+	printf %s/%s x y|0|x/y
+	echo -e x|0|-e x
+	nosuchprogram x|127|
+	ls -d  plan   loom|0|loom
+	A=1 sh -c exit\ 4|4|
+	false|1|
+	EOF2
+	rm -rf loom
+	task a 0 '[]' 'env' >plan
+	run loom-spawn plan
+	assert_success
+	run grep -c '^LOOM_TASK_ID=a$' loom/outputs/a.json
+	assert_output 1
+}
