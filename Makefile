@@ -24,9 +24,9 @@ CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 LDLIBS	+= -ljq -lm
 
 ifeq ($(SANITIZE),1)
-CFLAGS	+= -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
-	   -fno-sanitize-recover=undefined
-LDFLAGS	+= -fsanitize=address,undefined
+SANFLAGS = -fsanitize=address,undefined,float-cast-overflow
+CFLAGS	+= -O1 $(SANFLAGS) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS	+= $(SANFLAGS)
 endif
 ifeq ($(WERROR),1)
 WARN	+= -Werror

@@ -204,8 +204,9 @@ int	 loom_name_ok(const char *s);
 /* The work directory: opt when not NULL, else $LOOM_WORKDIR, else "loom". */
 const char *loom_workdir(const char *opt);
 
-/* 0 when p is a relative path without a ".." component and not empty;
- * else -1 with the reason in err. */
+/* 0 when p is a relative path, not empty, without a ".." component and
+ * without control characters (a newline would split LOOM_DEPS); else -1
+ * with the reason in err. */
 int	 loom_path_check(const char *p, char *err);
 
 /* ---- pylit.c: Python literals, read and never evaluated ------------ */
