@@ -452,7 +452,7 @@ sev_rank(jv f)
 static jv
 finding_figures(void)
 {
-	jv list, sorted, bytask, mt, fig;
+	jv list, sorted, bytask, fig, *per;
 	struct ranked *rk;
 	size_t n, i;
 
@@ -482,37 +482,48 @@ finding_figures(void)
 		    jv_array_get(jv_copy(list), (int)rk[i].index));
 	free(rk);
 
-	mt = loom_get(merge, "tasks");
-	for (i = 0; i < ntasks; i++) {
-		jv c = jv_object(), e;
-		double total = 0;
+	/* Counts by task in one pass: per[i] is null until task i has one. */
+	if ((per = calloc(ntasks + 1, sizeof(*per))) == NULL)
+		err(2, NULL);
+	for (i = 0; i < ntasks; i++)
+		per[i] = jv_null();
+	jv_array_foreach(list, k, f) {
+		jv task = jv_get_kind(f) == JV_KIND_OBJECT ?
+		    loom_get(f, "task") : jv_null();
+		long t = jv_get_kind(task) == JV_KIND_STRING ?
+		    loom_map_get(taskmap, jv_string_value(task),
+		    strlen(jv_string_value(task))) : -1;
+		jv s, o;
 
-		jv_array_foreach(list, k, f) {
-			jv task = jv_get_kind(f) == JV_KIND_OBJECT ?
-			    loom_get(f, "task") : jv_null();
-
-			if (jv_get_kind(task) == JV_KIND_STRING &&
-			    strcmp(jv_string_value(task), tasks[i].id) == 0) {
-				jv s = loom_get(f, "severity");
-				jv o;
-
-				if (jv_get_kind(s) != JV_KIND_STRING) {
-					jv_free(s);
-					s = jv_string("unknown");
-				}
-				o = jv_object_get(jv_copy(c), jv_copy(s));
-				c = jv_object_set(c, s, jv_number(1 +
-				    (jv_get_kind(o) == JV_KIND_NUMBER ?
-				    jv_number_value(o) : 0)));
-				jv_free(o);
-				total++;
-			}
-			jv_free(task);
+		jv_free(task);
+		if (t < 0) {
 			jv_free(f);
-		}
-		if (total == 0) {
-			jv_free(c);
 			continue;
+		}
+		s = loom_get(f, "severity");
+		if (jv_get_kind(s) != JV_KIND_STRING) {
+			jv_free(s);
+			s = jv_string("unknown");
+		}
+		if (jv_get_kind(per[t]) == JV_KIND_NULL)
+			per[t] = jv_object();
+		o = jv_object_get(jv_copy(per[t]), jv_copy(s));
+		per[t] = jv_object_set(per[t], s, jv_number(1 +
+		    (jv_get_kind(o) == JV_KIND_NUMBER ?
+		    jv_number_value(o) : 0)));
+		jv_free(o);
+		jv_free(f);
+	}
+	for (i = 0; i < ntasks; i++) {
+		double total = 0;
+		jv e;
+
+		if (jv_get_kind(per[i]) == JV_KIND_NULL)
+			continue;
+		jv_object_foreach(per[i], k, v) {
+			total += jv_number_value(v);
+			jv_free(k);
+			jv_free(v);
 		}
 		e = jv_object_set(jv_object(), jv_string("task"),
 		    jv_string(tasks[i].id));
@@ -520,9 +531,9 @@ finding_figures(void)
 		    jv_string(tasks[i].agent));
 		e = jv_object_set(e, jv_string("total"), jv_number(total));
 		bytask = jv_array_append(bytask,
-		    jv_object_set(e, jv_string("counts"), c));
+		    jv_object_set(e, jv_string("counts"), per[i]));
 	}
-	jv_free(mt);
+	free(per);
 
 	fig = jv_object_set(jv_object(), jv_string("total"),
 	    jv_number((double)n));
