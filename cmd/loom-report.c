@@ -695,7 +695,8 @@ figures(long slots)
 	    jv_null());
 	if (jv_get_kind(merge) == JV_KIND_OBJECT) {
 		static const char *const keep[] = {
-			"verdict", "reasons", "next_plan", "conflicts", NULL
+			"verdict", "reasons", "next_plan", "patches",
+			"conflicts", NULL
 		};
 		const char *const *k;
 		jv ps = loom_get(merge, "patches"), pc = jv_object();
@@ -714,7 +715,7 @@ figures(long slots)
 			}
 		}
 		jv_free(ps);
-		fig = jv_object_set(fig, jv_string("patches"), pc);
+		fig = jv_object_set(fig, jv_string("patch_counts"), pc);
 	}
 	fig = jv_object_set(fig, jv_string("findings"), finding_figures());
 	fig = jv_object_set(fig, jv_string("run"), run_figures(slots));
@@ -1015,6 +1016,89 @@ text_head(FILE *fp, jv fig)
 	jv_free(rs);
 }
 
+/* What a patch is about: "add_context auth_map", "update_task b.field". */
+static void
+put_patch(FILE *fp, jv p)
+{
+	char *a = str(p, "action", "?"), *x = NULL, *y = NULL;
+
+	fputs(a, fp);
+	if (strcmp(a, "add_context") == 0)
+		x = str(p, "key", "");
+	else if (strcmp(a, "update_task") == 0) {
+		x = str(p, "task_id", "");
+		y = str(p, "field", "");
+	} else if (strcmp(a, "remove_task") == 0)
+		x = str(p, "task_id", "");
+	else if (strcmp(a, "add_task") == 0) {
+		jv t = loom_get(p, "task");
+
+		x = str(t, "id", "");
+		jv_free(t);
+	}
+	if (x != NULL && *x != '\0')
+		fprintf(fp, " %s", x);
+	if (y != NULL && *y != '\0')
+		fprintf(fp, ".%s", y);
+	free(a);
+	free(x);
+	free(y);
+}
+
+static const char *
+patch_colour(const char *s)
+{
+	if (strcmp(s, "applied") == 0)
+		return "32";
+	return strcmp(s, "unchanged") == 0 ? "2" : "31";
+}
+
+/* The patches, one a line, with why when not applied; md for Markdown. */
+static void
+put_patches(FILE *fp, jv fig, int md)
+{
+	jv ps = loom_get(fig, "patches");
+
+	if (jv_get_kind(ps) != JV_KIND_ARRAY ||
+	    jv_array_length(jv_copy(ps)) == 0) {
+		jv_free(ps);
+		return;
+	}
+	if (md)
+		fputs("## Patches\n\n| status | patch | from | why |\n"
+		    "|---|---|---|---|\n", fp);
+	else
+		paint(fp, "1", "\nPatches\n");
+	jv_array_foreach(ps, i, p) {
+		char *st = str(p, "status", ""), *why = str(p, "reason", "");
+		char *task = str(p, "task", "");
+
+		if (md) {
+			fprintf(fp, "| %s | ", st);
+			put_patch(fp, p);
+			fprintf(fp, " | %s | ", task);
+			put_cell(fp, why);
+			fputs(" |\n", fp);
+		} else {
+			fputs("  ", fp);
+			paint(fp, patch_colour(st), "%-9s", st);
+			fputs(" ", fp);
+			put_patch(fp, p);
+			fprintf(fp, " [%s]", task);
+			if (*why != '\0')
+				fprintf(fp, ": %s", why);
+			putc('\n', fp);
+		}
+		free(st);
+		free(why);
+		free(task);
+		jv_free(p);
+	}
+	if (md)
+		putc('\n', fp);
+	jv_free(ps);
+}
+
 static void
 text_findings(FILE *fp, jv f)
 {
@@ -1133,6 +1217,7 @@ text(FILE *fp, jv fig, int width)
 	jv u = loom_get(fig, "usage");
 
 	text_head(fp, fig);
+	put_patches(fp, fig, 0);
 	putc('\n', fp);
 	text_findings(fp, f);
 	putc('\n', fp);
@@ -1231,6 +1316,7 @@ markdown(FILE *fp, jv fig, int width)
 		jv_free(l);
 	}
 
+	put_patches(fp, fig, 1);
 	cp = loom_get(run, "critical_path");
 	fprintf(fp, "## Run\n\n%.0f tasks: ", num(run, "tasks", 0));
 	put_statuses(fp, run);

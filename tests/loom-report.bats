@@ -190,6 +190,22 @@ png_size() {
 	assert_line '  next plan: loom/compiled_v2.json'
 }
 
+@test "the patches, with why each was not applied" {
+	mkdir -p loom/outputs
+	printf '{"type":"task","id":"a","outputs_to":"loom/outputs/a.json"}\n{"type":"result","id":"a","status":"ok"}\n' > in
+	echo '{"completed":true,"prompt_patches":[{"action":"add_context","key":"k","value":1},{"action":"update_task","task_id":"zz","field":"description","new_value":"x"},{"action":"add_task","task":{"id":"a","description":"other"}}]}' > loom/outputs/a.json
+	loom-merge in > stream
+	run loom-report stream
+	assert_line '  applied   add_context k [a]'
+	assert_line '  rejected  update_task zz.description [a]: no task "zz"'
+	assert_line '  rejected  add_task a [a]: task "a" exists'
+	run loom-report -f md stream
+	assert_line '| rejected | update_task zz.description | a | no task "zz" |'
+	run loom-report -f json stream
+	run jq -c '[.patch_counts, (.patches | length)]' <<<"$output"
+	assert_output '[{"applied":1,"rejected":2},3]'
+}
+
 @test "without usage in the outputs there is no tokens section" {
 	{ task a '[]' 0; result a ok 0 1; } > in
 	run loom-report in
