@@ -1052,12 +1052,13 @@ task_entry(struct task *t, jv *findings, jv *counts)
 static jv
 patch_entry(struct patch *p)
 {
-	jv e = jv_object_set(jv_object(), jv_string("task"),
+	jv e = jv_object_set(jv_object(), jv_string("from"),
 	    jv_string(p->task));
 
+	/* "from", not "task": an add_task carries its new task there. */
 	if (jv_get_kind(p->p) == JV_KIND_OBJECT)
 		e = jv_object_merge(e, jv_copy(p->p));
-	e = jv_object_set(e, jv_string("task"), jv_string(p->task));
+	e = jv_object_set(e, jv_string("from"), jv_string(p->task));
 	e = jv_object_set(e, jv_string("status"), jv_string(p->status));
 	if (p->reason != NULL)
 		e = jv_object_set(e, jv_string("reason"),

@@ -1071,7 +1071,7 @@ put_patches(FILE *fp, jv fig, int md)
 		paint(fp, "1", "\nPatches\n");
 	jv_array_foreach(ps, i, p) {
 		char *st = str(p, "status", ""), *why = str(p, "reason", "");
-		char *task = str(p, "task", "");
+		char *task = str(p, "from", "");
 
 		if (md) {
 			fprintf(fp, "| %s | ", st);
