@@ -27,25 +27,25 @@ static const char usage_text[] =
 #define EXIT_BLOCKED	4
 
 struct rec {
-	char		*raw;		/* the record as read, for passing on */
-	size_t		 len;
+	char	*raw;		/* as read, for passing on */
+	size_t	 len;
 };
 
 struct task {
-	char		*id;
-	int		 cached;	/* status cached */
-	jv		 rec;		/* task record, or null (result only) */
-	jv		 result;	/* the last result record, or null */
-	jv		 out;		/* output form, or null */
-	char		*error;		/* why the output is missing */
-	int		 ok;		/* status ok or cached */
-	int		 completed;
+	char	*id;
+	int	 cached;	/* status cached */
+	jv	 rec;		/* task record, or null (result only) */
+	jv	 result;	/* the last result record, or null */
+	jv	 out;		/* output form, or null */
+	char	*error;		/* why the output is missing */
+	int	 ok;		/* status ok or cached */
+	int	 completed;
 };
 
 struct patch {
 	jv		 p;		/* the patch as given, or null */
-	const char	*task;		/* the task whose output gave it */
-	int		 cached;	/* ... reused from an earlier round */
+	const char	*task;		/* whose output gave it */
+	int		 cached;	/* it is from a cached task */
 	char		*action;
 	char		*target;	/* what it sets, for conflicts */
 	jv		 value;
@@ -475,8 +475,8 @@ find_conflicts(void)
 
 /* ---- the next plan -------------------------------------------------- */
 
-static jv	 next;		/* the next plan's fields, without tasks */
-static jv	 ntask;		/* its tasks, without "type" */
+static jv	 next;	/* the next plan's fields, without tasks */
+static jv	 ntask;	/* its tasks, without "type" */
 static const char *workdir;
 
 /* The index of task id in ntask, or -1. */
@@ -1093,12 +1093,12 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
-		{ "exit-status",	no_argument,		NULL, 'e' },
-		{ "max-iterations",	required_argument,	NULL, 'm' },
-		{ "workdir",		required_argument,	NULL, 'w' },
-		{ "help",		no_argument,		NULL, 'h' },
-		{ "version",		no_argument,		NULL, 'V' },
-		{ NULL,			0,			NULL, 0 }
+		{ "exit-status", no_argument, NULL, 'e' },
+		{ "max-iterations", required_argument, NULL, 'm' },
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
 	};
 	const char *wopt = NULL, *verdict;
 	char *endp, *nextpath = NULL;

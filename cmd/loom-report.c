@@ -26,16 +26,16 @@ static const char usage_text[] =
 enum format { TEXT, MARKDOWN, JSON, SVG, HTML };
 
 struct rtask {
-	char		*id;
-	jv		 rec;		/* task record, or null */
-	jv		 res;		/* last result record, or null */
-	char		*agent;
-	char		*role;
-	char		*status;
-	double		 start, end;	/* seconds from the first start */
-	double		 dur;
-	int		 timed;		/* start and end known */
-	long		 level;
+	char	*id;
+	jv	 rec;		/* task record, or null */
+	jv	 res;		/* last result record, or null */
+	char	*agent;
+	char	*role;
+	char	*status;
+	double	 start, end;	/* seconds from the first start */
+	double	 dur;
+	int	 timed;		/* start and end known */
+	long	 level;
 };
 
 static struct rtask	*tasks;
@@ -1670,7 +1670,8 @@ main(int argc, char *argv[])
 		case 'f':
 			for (i = 0; fmts[i] != NULL; i++)
 				if (strcmp(optarg, fmts[i]) == 0 ||
-				    (strcmp(optarg, "md") == 0 && i == MARKDOWN))
+				    (i == MARKDOWN &&
+				    strcmp(optarg, "md") == 0))
 					break;
 			if (fmts[i] == NULL) {
 				warnx("unknown format %s", loom_q(optarg));
