@@ -29,6 +29,7 @@ readall(const char *path, size_t *lenp)
 	if ((fp = fopen(path, "rb")) == NULL)
 		return NULL;
 
+	errno = 0;
 	for (;;) {
 		if (cap - len < 8192) {
 			cap = cap ? cap * 2 : 16384;
@@ -47,9 +48,11 @@ readall(const char *path, size_t *lenp)
 	}
 
 	if (ferror(fp)) {
+		int e = errno != 0 ? errno : EIO;
+
 		free(buf);
 		fclose(fp);
-		errno = EIO;
+		errno = e;
 		return NULL;
 	}
 	fclose(fp);

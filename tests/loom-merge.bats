@@ -419,6 +419,14 @@ import nothing
 TABLE
 }
 
+@test "an output path that is a directory is reported, not read" {
+	{ task a; result a; } > in
+	mkdir -p loom/outputs/a.json
+	run --separate-stderr loom-merge in
+	assert_success
+	assert_equal "$stderr" 'loom-merge: loom/outputs/a.json: Is a directory (output of task "a")'
+}
+
 @test "a failed task's output is not read" {
 	{ task a; result a failed; } > in
 	run loom-merge in
