@@ -820,7 +820,8 @@ drop_dep(jv t, const char *dep)
 	jv deps = loom_get(t, "depends_on"), nd = jv_array();
 
 	jv_array_foreach(deps, i, d) {
-		if (strcmp(jv_string_value(d), dep) != 0)
+		if (jv_get_kind(d) != JV_KIND_STRING ||
+		    strcmp(jv_string_value(d), dep) != 0)
 			nd = jv_array_append(nd, d);
 		else
 			jv_free(d);
@@ -856,7 +857,7 @@ static void
 apply_remove(struct patch *p)
 {
 	char *tid = loom_get_str(p->p, "task_id");
-	jv nt = jv_array();
+	jv nt;
 	int i;
 
 	if (tid == NULL) {
@@ -873,6 +874,7 @@ apply_remove(struct patch *p)
 		return;
 	}
 
+	nt = jv_array();
 	jv_array_foreach(ntask, k, t) {
 		char *id = loom_get_str(t, "id");
 
