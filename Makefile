@@ -24,9 +24,9 @@ CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 LDLIBS	+= -ljq -lm
 
 ifeq ($(SANITIZE),1)
-CFLAGS	+= -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
-	   -fno-sanitize-recover=undefined
-LDFLAGS	+= -fsanitize=address,undefined
+SANFLAGS = -fsanitize=address,undefined,float-cast-overflow
+CFLAGS	+= -O1 $(SANFLAGS) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS	+= $(SANFLAGS)
 endif
 ifeq ($(WERROR),1)
 WARN	+= -Werror
@@ -107,3 +107,24 @@ clean:
 	rm -rf bin build
 
 .PHONY: all check demo bench install uninstall clean deps-build deps-check FORCE
+
+# make fuzz: one libFuzzer harness per reader (tests/fuzz/fuzz_NAME.c),
+# built with clang against the lib sources and run FUZZ_TIME seconds each
+# on a copy of its seed corpus (tests/fuzz/corpus/NAME); prints the
+# executions and crashes per reader and keeps crashing inputs in
+# build/fuzz/NAME/.
+FUZZ_TIME ?= 60
+FUZZ_CC	?= clang
+FUZZERS	= $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIBSRC) lib/loom.h
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(WARN) -g -O1 -fno-omit-frame-pointer \
+	    -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined $(CPPFLAGS) -o $@ $< $(LIBSRC) \
+	    $(LDLIBS)
+
+fuzz: $(FUZZERS)
+	@sh tests/fuzz/run.sh build/fuzz $(FUZZ_TIME) $(FUZZERS)
+
+.PHONY: fuzz

@@ -495,16 +495,29 @@ write_task(struct levels *L, size_t t, char **buf, size_t *cap)
 
 /* ---- drawing ---- */
 
+/* Writes an id for a drawing: Graphviz wants quotes and backslashes
+ * escaped; Mermaid reads labels as HTML with #NAME; entities; a terminal
+ * gets no control characters. */
 static void
 draw_esc(const char *s, const char *fmt)
 {
+	int mermaid = strcmp(fmt, "mermaid") == 0;
+
 	for (; *s != '\0'; s++) {
 		if (strcmp(fmt, "dot") == 0 && (*s == '"' || *s == '\\'))
 			printf("\\%c", *s);
-		else if (strcmp(fmt, "mermaid") == 0 && *s == '"')
+		else if (mermaid && *s == '"')
 			fputs("#quot;", stdout);
-		else if ((unsigned char)*s < 0x20)
-			putchar(' ');
+		else if (mermaid && *s == '<')
+			fputs("#lt;", stdout);
+		else if (mermaid && *s == '>')
+			fputs("#gt;", stdout);
+		else if (mermaid && *s == '&')
+			fputs("#amp;", stdout);
+		else if (mermaid && *s == '#')
+			fputs("#35;", stdout);
+		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			putchar('?');
 		else
 			putchar(*s);
 	}

@@ -28,10 +28,13 @@
 
 static const char usage_text[] =
 "usage: loom-spawn [-j N] [--agent CMD] [--barrier] [--dry-run]\n"
-"                  [--grace SECONDS] [--halt never|soon|now]\n"
+"                  [--grace SECONDS] [--halt never | soon | now]\n"
 "                  [--joblog FILE] [--limit ROLE=N] [--no-progress]\n"
 "                  [--resume] [--retries N] [--retry-delay SECONDS]\n"
 "                  [--timeout SECONDS] [--workdir DIR] [FILE ...]\n";
+
+static const char joblog_head[] = "Seq\tHost\tStarttime\tJobRuntime\t"
+    "Send\tReceive\tExitval\tSignal\tCommand\n";
 
 extern char **environ;
 
@@ -73,6 +76,7 @@ struct task {
 	uint32_t	 level;
 	uint64_t	 hash;		/* of the record */
 	uint64_t	 outhash;	/* of its output, once ok */
+	uint64_t	 deps;		/* of its dependencies' outputs */
 };
 
 /* A task being run: one attempt at a time, and the pauses between. */
@@ -86,7 +90,6 @@ struct job {
 	double		 first, start;	/* wall clock */
 	double		 deadline, killat, wakeat;	/* monotonic, 0: none */
 	int		 timedout, cancelled;
-	uint64_t	 deps;
 };
 
 static struct rec	*recs;
@@ -819,8 +822,8 @@ report(uint32_t t, const char *st, const struct job *jb, int wstatus,
 	    output ? jv_string(output) : jv_null());
 	rec = jv_object_set(rec, jv_string("log"),
 	    jb || ok ? jv_string(tk->log) : jv_null());
-	if (loom_journal_append(jfd, jv_copy(rec), tk->hash,
-	    jb ? jb->deps : 0, e) == -1)
+	if (loom_journal_append(jfd, jv_copy(rec), tk->hash, tk->deps,
+	    e) == -1)
 		errx(2, "%s", e);
 	jdirty = 1;
 	emit(rec);
@@ -881,7 +884,7 @@ static void
 finish(struct job *jb, int ws)
 {
 	struct task *tk = &tasks[jb->t];
-	char e[LOOM_ERRLEN], *tmp, *failed;
+	char *tmp, *failed;
 	const char *st, *output = NULL;
 	double end = loom_now();
 	struct stat sb;
@@ -895,6 +898,11 @@ finish(struct job *jb, int ws)
 	failed = path_plus(tk->out, ".failed", "", "");
 	if (fstat(jb->outfd, &sb) == -1)
 		sb.st_size = 0;
+	if (ok && loom_hash_fd(jb->outfd, &tk->outhash) == -1) {
+		warn("%s", tmp);
+		ok = 0;
+		st = "failed";
+	}
 	close(jb->outfd);
 	jb->outfd = -1;
 	if (ok) {
@@ -905,8 +913,6 @@ finish(struct job *jb, int ws)
 		} else {
 			unlink(failed);
 			output = tk->out;
-			if (loom_hash_file(tk->out, &tk->outhash, e) == -1)
-				warnx("%s", e);
 		}
 	}
 	if (!ok && rename(tmp, failed) == 0)
@@ -963,7 +969,7 @@ start_attempt(struct job *jb)
 	jb->timedout = 0;
 	tmp = path_plus(tk->out, ".tmp", "", "");
 	unlink(tmp);
-	jb->outfd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	jb->outfd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
 	    O_NOFOLLOW, 0666);
 	free(tmp);
 	if (jb->logfd == -1) {
@@ -1021,7 +1027,7 @@ dispatch(void)
 
 	while (stop == STOP_NONE && njobs < (size_t)opt.jobs &&
 	    (t = loom_sched_next(sched)) >= 0) {
-		deps = deps_hash((uint32_t)t);
+		deps = tasks[t].deps = deps_hash((uint32_t)t);
 		if (cached((uint32_t)t, deps)) {
 			report((uint32_t)t, "cached", NULL, 0, 0,
 			    tasks[t].out);
@@ -1034,7 +1040,6 @@ dispatch(void)
 		memset(jb, 0, sizeof(*jb));
 		jb->t = t;
 		jb->p.infd = jb->outfd = jb->logfd = -1;
-		jb->deps = deps;
 		njobs++;
 		status.running = njobs;
 		start_attempt(jb);
@@ -1109,6 +1114,24 @@ timers(void)
 			next = when - now > 0 ? when - now : 0;
 	}
 	return next;
+}
+
+/*
+ * Puts the journal on disk, at most once a second while running and at
+ * the end.  A crash of the process loses nothing (the lines are written
+ * at once); a crash of the machine loses at most the last second.
+ */
+static void
+sync_journal(int now)
+{
+	static double last;
+	double t = loom_mono();
+
+	if (!jdirty || (!now && t - last < 1))
+		return;
+	fdatasync(jfd);
+	jdirty = 0;
+	last = t;
 }
 
 static struct job *
@@ -1192,10 +1215,7 @@ run(int wakefd)
 		while ((pid = loom_proc_reap(&ws)) > 0)
 			if ((jb = job_of(pid)) != NULL)
 				attempt_ended(jb, ws);
-		if (jdirty) {
-			fdatasync(jfd);
-			jdirty = 0;
-		}
+		sync_journal(0);
 		draw(0);
 	}
 	free(pfd);
@@ -1500,8 +1520,8 @@ main(int argc, char **argv)
 		    O_CLOEXEC, 0666);
 		if (joblogfd == -1)
 			err(2, "%s", opt.joblog);
-		write_all(joblogfd, "Seq\tHost\tStarttime\tJobRuntime\tSend\t"
-		    "Receive\tExitval\tSignal\tCommand\n", 61, opt.joblog);
+		write_all(joblogfd, joblog_head, strlen(joblog_head),
+		    opt.joblog);
 	}
 	prepare_workdir();
 	for (k = 0; k < nrecs; k++)
@@ -1521,8 +1541,7 @@ main(int argc, char **argv)
 	run(wakefd);
 	drain_skipped();
 	cancel_rest();
-	if (jdirty)
-		fdatasync(jfd);
+	sync_journal(1);
 	if (opt.progress) {
 		draw(1);
 		(void)!write(2, "\n", 1);

@@ -152,24 +152,33 @@ static void
 report_cycle(struct loom_graph *g, const uint32_t *stack, size_t top,
     uint32_t w, void (*report)(void *, long, const char *), void *ctx)
 {
-	size_t i = top, len = 32, at;
+	static const char head[] = "dependency cycle: ", arrow[] = " -> ";
+	size_t i = top, len, at, n, pos;
+	const char *id;
 	char *msg;
 
 	while (stack[i] != w)
 		i--;
+	len = sizeof(head) + strlen(loom_graph_id(g, w));
 	for (at = i; at <= top; at++)
-		len += strlen(loom_graph_id(g, stack[at])) + 4;
-	len += strlen(loom_graph_id(g, w));
+		len += strlen(loom_graph_id(g, stack[at])) + sizeof(arrow);
 	if ((msg = malloc(len)) == NULL) {
 		report(ctx, -1, "dependency cycle");
 		return;
 	}
-	strcpy(msg, "dependency cycle: ");
-	for (at = i; at <= top; at++) {
-		strcat(msg, loom_graph_id(g, stack[at]));
-		strcat(msg, " -> ");
+	memcpy(msg, head, sizeof(head) - 1);
+	pos = sizeof(head) - 1;
+	for (at = i; at <= top + 1; at++) {
+		id = loom_graph_id(g, at <= top ? stack[at] : w);
+		n = strlen(id);
+		memcpy(msg + pos, id, n);
+		pos += n;
+		if (at <= top) {
+			memcpy(msg + pos, arrow, sizeof(arrow) - 1);
+			pos += sizeof(arrow) - 1;
+		}
 	}
-	strcat(msg, loom_graph_id(g, w));
+	msg[pos] = '\0';
 	report(ctx, -1, msg);
 	free(msg);
 }

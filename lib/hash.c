@@ -38,29 +38,36 @@ loom_hash_jv(jv v)
 }
 
 int
-loom_hash_file(const char *path, uint64_t *hp, char *err)
+loom_hash_fd(int fd, uint64_t *hp)
 {
 	char buf[65536];
 	uint64_t h = LOOM_FNV_INIT;
+	off_t off = 0;
 	ssize_t n;
-	int fd;
+
+	while ((n = pread(fd, buf, sizeof(buf), off)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		h = loom_fnv(h, buf, (size_t)n);
+		off += n;
+	}
+	*hp = h;
+	return 0;
+}
+
+int
+loom_hash_file(const char *path, uint64_t *hp, char *err)
+{
+	int fd, rc;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		snprintf(err, LOOM_ERRLEN, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			snprintf(err, LOOM_ERRLEN, "%s: %s", path,
-			    strerror(errno));
-			close(fd);
-			return -1;
-		}
-		h = loom_fnv(h, buf, (size_t)n);
-	}
+	if ((rc = loom_hash_fd(fd, hp)) == -1)
+		snprintf(err, LOOM_ERRLEN, "%s: %s", path, strerror(errno));
 	close(fd);
-	*hp = h;
-	return 0;
+	return rc;
 }

@@ -204,8 +204,9 @@ int	 loom_name_ok(const char *s);
 /* The work directory: opt when not NULL, else $LOOM_WORKDIR, else "loom". */
 const char *loom_workdir(const char *opt);
 
-/* 0 when p is a relative path without a ".." component and not empty;
- * else -1 with the reason in err. */
+/* 0 when p is a relative path, not empty, without a ".." component and
+ * without control characters (a newline would split LOOM_DEPS); else -1
+ * with the reason in err. */
 int	 loom_path_check(const char *p, char *err);
 
 /* ---- pylit.c: Python literals, read and never evaluated ------------ */
@@ -264,6 +265,10 @@ uint64_t loom_fnv(uint64_t h, const void *buf, size_t len);
 
 /* The hash of v written as compact JSON with sorted keys.  Borrows v. */
 uint64_t loom_hash_jv(jv v);
+
+/* Stores the hash of what the open file fd holds, read with pread(2)
+ * from the start, in *hp.  Returns 0, or -1 with errno set. */
+int	 loom_hash_fd(int fd, uint64_t *hp);
 
 /* Stores the hash of the contents of the file path in *hp.  Returns 0,
  * or -1 with the reason in err. */
@@ -372,7 +377,8 @@ long	 loom_sched_next(struct loom_sched *s);
 /* Task t finished; when not ok, its dependents are skipped. */
 void	 loom_sched_done(struct loom_sched *s, uint32_t t, int ok);
 
-/* Pops a task that was skipped because a dependency failed, or -1. */
+/* The next task skipped because a dependency failed, in the order they
+ * were skipped, or -1. */
 long	 loom_sched_skipped(struct loom_sched *s);
 
 int	 loom_sched_state(const struct loom_sched *s, uint32_t t);
@@ -425,5 +431,56 @@ int	 loom_severity_rank(const char *s);
 const char *loom_severity_name(int rank);
 
 /* ---- agents' lib files ---------------------------------------------- */
+
+/* agent.c: the adapters of `loom-spawn --agent NAME` (see loom-agents(7)).
+ *
+ * When name is a bare word (a letter or digit, then letters, digits, '.',
+ * '_' or '-') naming an executable file in a directory of
+ * $LOOM_AGENTS_PATH (colon-separated, empty entries skipped), else in
+ * WORKDIR/agents (workdir NULL means "loom"), else in the directory that
+ * loom_agent_dir returns, returns that file's path in a new string (free
+ * it).  Returns NULL with err empty when name is not a bare word or is
+ * found nowhere: the caller then runs name as a command line.  Returns
+ * NULL with err filled when the first file found by that name is not an
+ * executable regular file, or when out of memory. */
+char	*loom_agent_find(const char *name, const char *workdir, char *err);
+
+/* The agents directory installed with the running program,
+ * BINDIR/../share/loom/agents resolved through /proc/self/exe (so
+ * share/loom/agents in the source tree), in a new string, or NULL. */
+char	*loom_agent_dir(void);
+
+/* compile.c: `loom-parse --compile CMD "prompt"`.
+ *
+ * Runs cmd, the user's own command line, under /bin/sh -c with stdin a
+ * request (built by loom_compile_prompt) for a plan in loom's JSON form:
+ * an object with intent, optional context, and tasks [{id, description,
+ * requires, depends_on}].  When feedback (the error that rejected the
+ * previous try) is not NULL it is added to the request, with previous
+ * (the text that was rejected) when that is not NULL too.  Returns what
+ * cmd printed, the inside of the first Markdown code fence when it used
+ * one, blank space trimmed at both ends, as a new NUL-terminated string
+ * of *lenp bytes (free it); the caller checks it like any other plan.
+ * NULL with err filled when cmd cannot be run, is killed, exits non-zero,
+ * prints nothing but blank space, or prints a NUL byte.  cmd's stderr is
+ * loom's.  There is no timeout: the caller may set an alarm. */
+char	*loom_compile(const char *cmd, const char *prompt,
+	    const char *previous, const char *feedback, size_t *lenp,
+	    char *err);
+
+/* loom_compile, then check(ctx, plan, len, msg) on what came back: 0
+ * accepts it, -1 rejects it with the reason in msg (LOOM_ERRLEN bytes).
+ * A rejected plan is asked for once more, with the reason and the
+ * rejected text as feedback.  Returns the first accepted plan as
+ * loom_compile does, or NULL with err filled, after a second rejection
+ * with "compile command "CMD" gave no valid plan in two tries: MSG". */
+char	*loom_compile_checked(const char *cmd, const char *prompt,
+	    int (*check)(void *ctx, const char *plan, size_t len, char *msg),
+	    void *ctx, size_t *lenp, char *err);
+
+/* The request loom_compile sends, in a new string, or NULL when out of
+ * memory: for --dry-run and for tests. */
+char	*loom_compile_prompt(const char *prompt, const char *previous,
+	    const char *feedback);
 
 #endif /* LOOM_H */

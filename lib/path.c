@@ -30,6 +30,13 @@ loom_path_check(const char *p, char *err)
 		snprintf(err, LOOM_ERRLEN, "empty path");
 		return -1;
 	}
+	for (c = p; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			snprintf(err, LOOM_ERRLEN, "control character in path "
+			    "%s", loom_q(p));
+			return -1;
+		}
+	c = p;
 	if (*p == '/') {
 		snprintf(err, LOOM_ERRLEN, "absolute path %s", loom_q(p));
 		return -1;

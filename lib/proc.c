@@ -149,7 +149,7 @@ loom_proc_start(struct loom_proc *p, const char *cmd, char *const env[],
 	 * before it has put them back to the defaults. */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
-	pid = fork();
+	pid = vfork();
 	if (pid == 0)
 		child(cmd, env, fds[0], outfd, errfd, parent);
 	sigprocmask(SIG_SETMASK, &old, NULL);

@@ -26,8 +26,8 @@ struct loom_sched {
 	struct heap	*ready;		/* per group */
 	uint32_t	*waiting;	/* dependencies not yet ok */
 	unsigned char	*state;
-	uint32_t	*skipped;	/* stack of tasks skipped, to report */
-	size_t		 nskipped;
+	uint32_t	*skipped;	/* tasks skipped, to report */
+	size_t		 nskipped, skiphead;
 	size_t		 left;
 	int		 barrier;
 	uint32_t	 level;		/* the level running in barrier mode */
@@ -233,8 +233,8 @@ loom_sched_next(struct loom_sched *s)
 	return (long)t;
 }
 
-/* Marks everything downstream of t skipped, using the stack of skipped
- * tasks as the work list, so a long chain needs no deep recursion. */
+/* Marks everything downstream of t skipped, breadth first, using the
+ * list of skipped tasks as the work list, so a long chain needs no deep recursion. */
 static void
 skip_from(struct loom_sched *s, uint32_t t)
 {
@@ -280,7 +280,11 @@ loom_sched_done(struct loom_sched *s, uint32_t t, int ok)
 long
 loom_sched_skipped(struct loom_sched *s)
 {
-	return s->nskipped > 0 ? (long)s->skipped[--s->nskipped] : -1;
+	if (s->skiphead == s->nskipped) {
+		s->skiphead = s->nskipped = 0;
+		return -1;
+	}
+	return (long)s->skipped[s->skiphead++];
 }
 
 int

@@ -43,7 +43,10 @@ echo "loom: installing missing packages with apt-get:$need" >&2
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo=sudo
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq >&2 && $sudo apt-get install -y -qq $need >&2 || {
+# $need is a list of package names: split it.
+# shellcheck disable=SC2086
+if ! $sudo apt-get update -qq >&2 ||
+    ! $sudo apt-get install -y -qq $need >&2; then
 	echo "loom: could not install:$need" >&2
 	exit 1
-}
+fi

@@ -336,3 +336,19 @@ OUT
 	assert_failure 2
 	assert_output --partial 'loom-levels: stdout'
 }
+
+@test "ids with markup or controls are drawn as text" {
+	t '<b>x&#1;' '[]' > in
+	run loom-levels -d mermaid in
+	assert_output $'flowchart TD\n\tn0["#lt;b#gt;x#amp;#35;1;<br/>general_1"]'
+	printf '{"type":"task","id":"a\\u001b[2Jb\\u007f","depends_on":[]}\n' > in
+	run loom-levels -d text in
+	assert_output $'level 0\n  a?[2Jb? [general_1]'
+}
+
+@test "an output path with a control character is refused" {
+	t a '[]' ',"outputs_to":"loom/x\n/etc/passwd"' > in
+	run loom-levels in
+	assert_failure 1
+	assert_output 'loom-levels: in:1: task "a": outputs_to: control character in path "loom/x\x0a/etc/passwd"'
+}

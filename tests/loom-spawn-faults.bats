@@ -1,0 +1,259 @@
+#!/usr/bin/env bats
+# loom-spawn: bad input, timeouts, signals, a closed stdout, crashes and
+# --resume.
+
+load test_helper
+load spawn_helper
+
+@test "bad input is reported before anything runs, with no output" {
+	# One case a line: the task's extra fields | the message expected.
+	while IFS='|' read -r extra msg; do
+		{
+			task ok 0 '[]' 'touch ran'
+			task bad 0 '[]' 'touch ran' "$extra"
+		} >plan
+		run loom-spawn plan
+		[ "$status" -eq 1 ] || fail "$extra: exit $status"
+		msg=${msg//@DIR@/$(pwd -P)}
+		[ "${lines[0]}" = "loom-spawn: plan:2: $msg" ] ||
+		    fail "$extra: got ${lines[0]}"
+		[ "${#lines[@]}" -eq 1 ] || fail "$extra: $output"
+		[ ! -e ran ] && [ ! -e loom ] || fail "$extra: ran"
+	done <<-'EOF'
+	{"agent":null}|task without an agent (run loom-levels first)
+	{"level":null}|task without a level (run loom-levels first)
+	{"outputs_to":null}|task without outputs_to (run loom-levels first)
+	{"run":null}|task without run, and no --agent given
+	{"outputs_to":"/tmp/x"}|outputs_to: absolute path "/tmp/x"
+	{"outputs_to":"loom/../x"}|outputs_to: path "loom/../x" leaves its directory ("..")
+	{"outputs_to":"elsewhere/x"}|outputs_to: "elsewhere/x" leads outside the work directory "loom" (to "@DIR@/elsewhere/x")
+	{"outputs_to":"loom/outputs/ok.json"}|outputs_to "loom/outputs/ok.json" is another task's too
+	{"agent":"Bad"}|bad agent "Bad"
+	{"timeout":"soon"}|bad timeout
+	{"depends_on":["nosuch"]}|task "bad" depends on unknown task "nosuch"
+	EOF
+}
+
+@test "a record without a type, or a dependency cycle, runs nothing" {
+	echo '{"id":"x"}' >plan
+	run loom-spawn plan
+	assert_failure 1
+	assert_output 'loom-spawn: plan:1: record without a "type"'
+	{
+		task a 0 '["b"]' 'touch ran'
+		task b 0 '["a"]' 'touch ran'
+	} >plan
+	run loom-spawn plan
+	assert_failure 1
+	assert_output --partial 'dependency cycle: a -> b -> a'
+	[ ! -e ran ] && [ ! -e loom ]
+}
+
+@test "a description full of shell syntax never runs" {
+	evil='$(touch pwned1); `touch pwned2`; touch pwned3 && echo "$(touch pwned4)" '"'; touch pwned5 #"
+	jq -nc --arg d "$evil" '{type: "task", id: "x", description: $d,
+	    requires: [], depends_on: [], level: 0, role: "general",
+	    agent: "general_1", outputs_to: "loom/outputs/x.json"}' >plan
+	run loom-spawn --agent 'jq -r .description; printf %s "$LOOM_TASK_ID"' plan
+	assert_success
+	run loom-spawn --dry-run --agent 'jq -r .description' plan
+	assert_success
+	run ls
+	assert_output "loom
+plan"
+	run head -1 loom/outputs/x.json
+	assert_output "$evil"
+}
+
+@test "outputs_to through a symbolic link that leads outside is refused" {
+	mkdir -p loom outside
+	ln -s ../outside loom/outputs
+	task a 0 '[]' 'touch ran; echo data' >plan
+	run loom-spawn plan
+	assert_failure 1
+	assert_output --partial 'outputs_to: "loom/outputs/a.json" leads outside the work directory'
+	[ ! -e ran ] && [ -z "$(ls outside)" ]
+	# A link that stays inside is fine.
+	rm loom/outputs
+	mkdir loom/real
+	ln -s real loom/outputs
+	run loom-spawn plan
+	assert_success
+	run cat loom/real/a.json
+	assert_output data
+	# So is a link that leads nowhere: refused.
+	rm loom/outputs
+	ln -s nowhere loom/outputs
+	run loom-spawn plan
+	assert_failure 1
+	assert_output --partial "symbolic link leads nowhere"
+}
+
+@test "a task that times out loses its whole process group" {
+	task a 0 '[]' 'sleep 30 & echo $! >bg; echo $$ >sh; wait' \
+	    '{"timeout":0.3}' >plan
+	run loom-spawn plan
+	assert_failure 1
+	echo "$output" >out
+	run jq -c 'select(.type == "result") | [.status, .exit, .signal]' out
+	assert_output '["timeout",null,15]'
+	! alive bg sh
+}
+
+@test "a child that ignores TERM is killed after the grace period" {
+	task a 0 '[]' '(trap "" TERM; sleep 30) & echo $! >bg; wait' \
+	    '{"timeout":0.2}' >plan
+	run loom-spawn --grace 0.2 plan
+	assert_failure 1
+	echo "$output" >out
+	run status_of out a
+	assert_output timeout
+	! alive bg
+}
+
+@test "--timeout applies to every task without its own" {
+	{
+		task a 0 '[]' 'sleep 30'
+		task b 0 '[]' 'sleep 0.1' '{"timeout":20}'
+	} >plan
+	run loom-spawn --timeout 0.3 plan
+	assert_failure 1
+	echo "$output" >out
+	run results out
+	assert_output "b ok
+a timeout"
+}
+
+# spawn_bg ARGS: starts loom-spawn in the background on plan, its output
+# in out; the pid in $spawn.
+spawn_bg() {
+	loom-spawn "$@" plan >out 2>err &
+	spawn=$!
+}
+
+@test "SIGTERM, SIGINT and SIGHUP go to every task; exit 128+signal" {
+	for sig in TERM INT HUP; do
+		rm -rf loom out pid_*
+		for i in 1 2; do
+			task "t$i" 0 '[]' 'echo $$ >pid_$LOOM_TASK_ID; exec sleep 30'
+		done >plan
+		task t3 1 '["t1"]' 'touch ran' >>plan
+		spawn_bg -j2
+		wait_for test -s pid_t1 -a -s pid_t2
+		kill -s "$sig" "$spawn"
+		rc=0
+		wait "$spawn" || rc=$?
+		case $sig in
+		TERM) [ "$rc" -eq 143 ] ;;
+		INT) [ "$rc" -eq 130 ] ;;
+		HUP) [ "$rc" -eq 129 ] ;;
+		esac || fail "$sig: exit $rc"
+		results out | sort >got
+		run cat got
+		assert_output "t1 cancelled
+t2 cancelled
+t3 skipped"
+		! alive pid_t1 pid_t2
+		[ ! -e ran ]
+	done
+}
+
+@test "a closed stdout (| head -1) stops the run and leaves no children" {
+	for i in $(seq 20); do
+		task "t$i" 0 '[]' 'echo $$ >pid_$LOOM_TASK_ID; exec sleep 30'
+	done >plan
+	run bash -c 'loom-spawn -j4 plan | head -1; echo "${PIPESTATUS[0]}"'
+	assert_line --index 0 --partial '"id":"t1"'
+	assert_line --index 1 141
+	for f in pid_*; do
+		! alive "$f" || fail "$f still runs"
+	done
+	[ "$(jq -r .status loom/journal.ndjson | sort -u)" = cancelled ]
+}
+
+@test "kill -9 in the middle, then --resume: a finished task never runs twice" {
+	for i in $(seq 8); do
+		task "t$i" 0 '[]' 'echo $LOOM_TASK_ID >>runs; sleep 0.3; echo out'
+	done >plan
+	task t9 1 '["t1","t2"]' 'echo t9 >>runs; cat $LOOM_DEPS' >>plan
+	spawn_bg -j2
+	wait_for eval '[ "$(oks)" -ge 3 ]'
+	kill -9 "$spawn"
+	wait "$spawn" || true
+	jq -r 'select(.status == "ok") | .id' loom/journal.ndjson | sort >done1
+	[ "$(wc -l <done1)" -ge 3 ]
+	[ "$(wc -l <done1)" -lt 9 ]
+	run loom-spawn -j2 --resume plan
+	assert_success
+	echo "$output" >out2
+	# Every task ends up done; those done before the crash are cached
+	# and ran once; none ran more than twice (once cut off by the kill).
+	[ "$(results out2 | awk '$2 == "ok" || $2 == "cached"' | wc -l)" -eq 9 ]
+	jq -r 'select(.status == "cached") | .id' out2 | sort >cached
+	diff done1 cached
+	sort runs | uniq -c | awk '{ print $2, $1 }' >counts
+	while read -r id; do
+		grep -qx "$id 1" counts || fail "$id ran more than once"
+	done <done1
+	! awk '$2 > 2' counts | grep -q .
+	[ "$(wc -l <counts)" -eq 9 ]
+}
+
+@test "--resume runs again what changed, and what depends on it" {
+	{
+		task a 0 '[]' 'echo a >>runs; echo A'
+		task b 1 '["a"]' 'echo b >>runs; cat $LOOM_DEPS'
+		task c 0 '[]' 'echo c >>runs; echo C'
+		task d 0 '[]' 'echo d >>runs; exit 1'
+	} >plan
+	run loom-spawn plan
+	assert_failure 1
+	# Nothing changed: only the failed task runs again.
+	run loom-spawn --resume plan
+	assert_failure 1
+	echo "$output" >out
+	results out | sort >got
+	run cat got
+	assert_output "a cached
+b cached
+c cached
+d failed"
+	# a's record changes and its output with it: a and b run again.
+	sed -i 's/echo A/echo AA/' plan
+	run loom-spawn --resume plan
+	echo "$output" >out
+	results out | sort >got
+	run cat got
+	assert_output "a ok
+b ok
+c cached
+d failed"
+	run cat loom/outputs/b.json
+	assert_output AA
+	# An output removed: that task runs again; its dependent's input
+	# comes out the same, so it stays cached.
+	rm loom/outputs/a.json
+	run loom-spawn --resume plan
+	echo "$output" >out
+	results out | sort >got
+	run cat got
+	assert_output "a ok
+b cached
+c cached
+d failed"
+	run sort runs
+	assert_output "a
+a
+a
+b
+b
+c
+d
+d
+d
+d"
+	# Without --resume everything runs.
+	run loom-spawn plan
+	echo "$output" >out
+	[ "$(results out | grep -c cached)" -eq 0 ]
+}
