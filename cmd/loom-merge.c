@@ -267,7 +267,10 @@ read_outputs(void)
 			jv_free(t->out);
 			t->out = jv_null();
 			t->error = xstrdup(e);
-			warnx("%s (output of task %s)", e, loom_q(t->id));
+			c = loom_output_clean(jv_string(e));
+			warnx("%s (output of task %s)", jv_string_value(c),
+			    loom_q(t->id));
+			jv_free(c);
 			continue;
 		}
 

@@ -1662,7 +1662,7 @@ main(int argc, char *argv[])
 	enum format fmt = TEXT;
 	long slots = 0, width = 60;
 	int ch, dosave = 0, i;
-	jv fig;
+	jv fig, safe;
 
 	while ((ch = getopt_long(argc, argv, "f:j:sW:w:hV", longopts,
 	    NULL)) != -1)
@@ -1715,27 +1715,29 @@ main(int argc, char *argv[])
 		return 1;
 
 	fig = figures(slots);
+	safe = loom_output_clean(jv_copy(fig));
 	if (dosave)
-		save(loom_workdir(wopt), fig, (int)width);
+		save(loom_workdir(wopt), safe, (int)width);
 	switch (fmt) {
 	case TEXT:
-		text(stdout, fig, (int)width);
+		text(stdout, safe, (int)width);
 		break;
 	case MARKDOWN:
-		markdown(stdout, fig, (int)width);
+		markdown(stdout, safe, (int)width);
 		break;
 	case JSON:
 		if (loom_emit(stdout, jv_copy(fig)) < 0)
 			err(2, "stdout");
 		break;
 	case SVG:
-		svg(stdout, fig);
+		svg(stdout, safe);
 		break;
 	case HTML:
-		html(stdout, fig, (int)width);
+		html(stdout, safe, (int)width);
 		break;
 	}
 	jv_free(fig);
+	jv_free(safe);
 	if (fclose(stdout) != 0)
 		err(2, "stdout");
 	return 0;

@@ -206,6 +206,27 @@ png_size() {
 	assert_output '[{"applied":1,"rejected":2},3]'
 }
 
+@test "control characters from outputs never reach a terminal or a document" {
+	mkdir -p loom/outputs
+	printf '{"type":"task","id":"a","outputs_to":"loom/outputs/a.json"}\n{"type":"result","id":"a","status":"ok"}\n' > in
+	printf '%s' '{"completed":true,"issues":[{"severity":"\u001b[1mcritical","message":"\u001b[2J\u001b]0;t\u0007 <script>x</script>\u009b2J","file":"a\tb"}],' \
+	    '"prompt_patches":[{"action":"add_context","key":"\u001b[31m","value":1}]}' > loom/outputs/a.json
+	loom-merge in > stream
+	for f in text markdown svg html; do
+		loom-report -f $f stream > out
+		run env LC_ALL=C grep -c '[[:cntrl:]]' <(tr -d '\n' < out)
+		assert_output 0
+		run grep -c $'\xc2\x9b' out
+		assert_output 0
+	done
+	run loom-report stream
+	assert_line '  \x1b[1mcritical \x1b[2J\x1b]0;t\x07 <script>x</script>\u009b2J (a\tb) [a]'
+	run grep -c '<script>' <(loom-report -f html stream)
+	assert_output 0
+	loom-report -f svg stream | rsvg-convert -o t.png
+	[ -s t.png ]
+}
+
 @test "without usage in the outputs there is no tokens section" {
 	{ task a '[]' 0; result a ok 0 1; } > in
 	run loom-report in
