@@ -357,11 +357,88 @@ max_running(void)
 	return max;
 }
 
+static int
+cmp_level(const void *a, const void *b)
+{
+	const struct rtask *x = *(struct rtask *const *)a;
+	const struct rtask *y = *(struct rtask *const *)b;
+
+	if (x->level != y->level)
+		return x->level < y->level ? -1 : 1;
+	if (x->dur != y->dur)
+		return x->dur > y->dur ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* Sifts the smallest of heap[0..n) to the top after heap[0] grew. */
+static void
+sift_down(double *heap, size_t n)
+{
+	size_t i = 0, c;
+	double t;
+
+	while ((c = 2 * i + 1) < n) {
+		if (c + 1 < n && heap[c + 1] < heap[c])
+			c++;
+		if (heap[i] <= heap[c])
+			break;
+		t = heap[i];
+		heap[i] = heap[c];
+		heap[c] = t;
+		i = c;
+	}
+}
+
+/*
+ * The time the tasks would take run level by level, as the Loom
+ * orchestrator does: each level waits for the one before, and runs its
+ * tasks on the same number of slots, the longest first, each on the slot
+ * free soonest.
+ */
+static double
+level_by_level(long slots)
+{
+	struct rtask **v;
+	double total = 0, *heap = NULL;
+	size_t i, j, k, n;
+
+	if ((v = calloc(ntasks + 1, sizeof(*v))) == NULL)
+		err(2, NULL);
+	for (i = 0; i < ntasks; i++)
+		v[i] = &tasks[i];
+	qsort(v, ntasks, sizeof(*v), cmp_level);
+
+	for (i = 0; i < ntasks; i = j) {
+		double span = 0;
+
+		for (j = i; j < ntasks && v[j]->level == v[i]->level; j++)
+			;
+		n = j - i;
+		if (slots <= 0 || n <= (size_t)slots) {
+			total += v[i]->dur;	/* the longest of the level */
+			continue;
+		}
+		free(heap);
+		if ((heap = calloc((size_t)slots, sizeof(*heap))) == NULL)
+			err(2, NULL);
+		for (k = i; k < j; k++) {
+			heap[0] += v[k]->dur;
+			if (heap[0] > span)
+				span = heap[0];
+			sift_down(heap, (size_t)slots);
+		}
+		total += span;
+	}
+	free(heap);
+	free(v);
+	return total;
+}
+
 /* The run: statuses, times, speedups, critical path, slots. */
 static jv
 run_figures(long slots)
 {
-	jv st = jv_object(), run, byl = jv_object(), cp;
+	jv st = jv_object(), run, cp;
 	double wall = 0, seq = 0, levels = 0, cplen;
 	long maxrun;
 	size_t i;
@@ -369,8 +446,6 @@ run_figures(long slots)
 	for (i = 0; i < ntasks; i++) {
 		struct rtask *t = &tasks[i];
 		jv n = jv_object_get(jv_copy(st), jv_string(t->status));
-		char key[32];
-		jv old;
 
 		st = jv_object_set(st, jv_string(t->status), jv_number(
 		    (jv_get_kind(n) == JV_KIND_NUMBER ?
@@ -379,26 +454,13 @@ run_figures(long slots)
 		seq += t->dur;
 		if (t->timed && t->end > wall)
 			wall = t->end;
-
-		snprintf(key, sizeof(key), "%ld", t->level);
-		old = jv_object_get(jv_copy(byl), jv_string(key));
-		if (jv_get_kind(old) != JV_KIND_NUMBER ||
-		    jv_number_value(old) < t->dur)
-			byl = jv_object_set(byl, jv_string(key),
-			    jv_number(t->dur));
-		jv_free(old);
 	}
-	jv_object_foreach(byl, k, v) {
-		levels += jv_number_value(v);
-		jv_free(k);
-		jv_free(v);
-	}
-	jv_free(byl);
 
 	cp = critical_path(&cplen);
 	maxrun = max_running();
 	if (slots <= 0)
 		slots = maxrun;
+	levels = level_by_level(slots);
 
 	run = jv_object_set(jv_object(), jv_string("tasks"),
 	    jv_number((double)ntasks));

@@ -161,6 +161,24 @@ png_size() {
 	assert_output '[40,70,60,1.75,1.5,["b"]]'
 }
 
+@test "level by level runs each level on the run's slots, longest first" {
+	{ for t in a b c d; do task $t '[]' 0; done
+	  result a ok 0 10; result b ok 0 10; result c ok 10 20; result d ok 10 20; } > in
+	run loom-report -f json in
+	run jq -c '[.run.slots, .run.wall, .run.level_by_level, .run.speedup_over_levels]' <<<"$output"
+	assert_output '[2,20,20,1]'
+	# 5 4 3 3 3 on two slots: 5+3 and 4+3+3, so 10, not 5.
+	{ for t in a b c d e; do task $t '[]' 0; done
+	  result a ok 0 5; result b ok 0 4; result c ok 4 7; result d ok 5 8
+	  result e ok 7 10; } > in
+	run loom-report -f json in
+	run jq -c '[.run.slots, .run.level_by_level]' <<<"$output"
+	assert_output '[2,10]'
+	run loom-report -f json -j 5 in
+	run jq -c '[.run.slots, .run.level_by_level]' <<<"$output"
+	assert_output '[5,5]'
+}
+
 @test "--jobs sets the slots the busy figure is measured against" {
 	audit
 	run loom-report -f json -j 5 stream
