@@ -415,7 +415,7 @@ level_by_level(long slots)
 			;
 		n = j - i;
 		if (slots <= 0 || n <= (size_t)slots) {
-			total += v[i]->dur;	/* the longest of the level */
+			total += v[i]->dur;	/* its longest */
 			continue;
 		}
 		free(heap);
