@@ -568,20 +568,19 @@ strings_problem(jv v, const char *what)
 static int
 absolute(const char *p, char *buf, size_t size)
 {
-	char tmp[PATH_MAX];
+	char tmp[PATH_MAX], cwd[PATH_MAX];
 	char *s, *save = NULL;
-	size_t n = 0;
+	size_t n = 0, len;
+	int w;
 
 	if (*p == '/')
-		snprintf(tmp, sizeof(tmp), "%s", p);
-	else {
-		if (getcwd(tmp, sizeof(tmp)) == NULL)
-			return -1;
-		if (strlen(tmp) + strlen(p) + 2 > sizeof(tmp))
-			return -1;
-		strcat(tmp, "/");
-		strcat(tmp, p);
-	}
+		w = snprintf(tmp, sizeof(tmp), "%s", p);
+	else if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return -1;
+	else
+		w = snprintf(tmp, sizeof(tmp), "%s/%s", cwd, p);
+	if (w < 0 || (size_t)w >= sizeof(tmp))
+		return -1;
 
 	buf[0] = '\0';
 	for (s = strtok_r(tmp, "/", &save); s != NULL;
@@ -596,11 +595,12 @@ absolute(const char *p, char *buf, size_t size)
 			n = strlen(buf);
 			continue;
 		}
-		if (n + strlen(s) + 2 > size)
+		len = strlen(s);
+		if (n + len + 2 > size)
 			return -1;
 		buf[n++] = '/';
-		strcpy(buf + n, s);
-		n += strlen(s);
+		memcpy(buf + n, s, len + 1);
+		n += len;
 	}
 	return 0;
 }
