@@ -26,6 +26,6 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 # Set when bin/ was built with SANITIZE=1: scale tests may cut their
 # size, since every allocation under ASan walks the stack.
-LOOM_SANITIZED=""
-grep -q fsanitize "$TOP/build/flags" 2>/dev/null && LOOM_SANITIZED=1
-export LOOM_SANITIZED
+TEST_SANITIZED=""
+grep -q fsanitize "$TOP/build/flags" 2>/dev/null && TEST_SANITIZED=1
+export TEST_SANITIZED
