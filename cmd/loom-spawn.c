@@ -39,6 +39,8 @@ static const char joblog_head[] = "Seq\tHost\tStarttime\tJobRuntime\t"
 extern char **environ;
 
 enum { HALT_NEVER, HALT_SOON, HALT_NOW };
+
+#define NOWAIT	(-1)	/* no wait status: the attempt never ran */
 enum { STOP_NONE, STOP_HALT, STOP_KILL };
 
 struct limit {
@@ -88,10 +90,13 @@ struct job {
 	long		 seq;
 	char		**env;
 	double		 first, start;	/* wall clock */
-	double		 deadline, killat, wakeat;	/* monotonic, 0: none */
+	/* Monotonic times, 0 for none. */
+	double		 deadline, killat, wakeat;
 	int		 timedout, cancelled;
 };
 
+static char		**names;	/* of the input files */
+static size_t		 nnames;
 static struct rec	*recs;
 static size_t		 nrecs;
 static struct task	*tasks;
@@ -188,7 +193,9 @@ take_task(struct task *tk, jv rec)
 	tk->out = str_field(rec, "outputs_to", &wrong);
 	if (tk->out == NULL)
 		badrec(tk, "task without outputs_to%s", again);
-	else if (loom_path_check(tk->out, e) == -1)
+	else if (loom_path_check(tk->out + strspn(tk->out, "/"), e) == -1)
+		/* Absolute is fine when inside the work directory, which
+		 * check_paths makes sure of: loom-levels writes WORKDIR/... */
 		badrec(tk, "outputs_to: %s", e);
 	tk->run = str_field(rec, "run", &wrong);
 	if (wrong)
@@ -271,8 +278,11 @@ read_file(const char *path)
 
 	if ((rd = loom_reader_open(path, e)) == NULL)
 		errx(1, "%s", e);
-	if ((name = strdup(loom_reader_name(rd))) == NULL)
+	/* Tasks keep the name for messages; the list keeps it reachable. */
+	names = realloc(names, (nnames + 1) * sizeof(*names));
+	if (names == NULL || (name = strdup(loom_reader_name(rd))) == NULL)
 		err(2, NULL);
+	names[nnames++] = (char *)name;
 	while ((rc = loom_reader_next(rd, &v, e)) == 1) {
 		if (nrecs == capr) {
 			capr = capr ? capr * 2 : 1024;
@@ -412,6 +422,39 @@ canon(const char *path, char *e)
 	return out;
 }
 
+/*
+ * canon(), with the canonical form of the last directory remembered:
+ * most outputs share one.  The last component is looked at each time,
+ * and a link there takes the long way.
+ */
+static char *
+canon_cached(const char *path, char *e)
+{
+	static char *dir, *cdir;
+	const char *slash = strrchr(path, '/');
+	size_t dlen = slash != NULL ? (size_t)(slash - path) : 0;
+	struct stat st;
+	char *c;
+
+	if (slash == NULL || (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)))
+		return canon(path, e);
+	if (dir == NULL || strlen(dir) != dlen ||
+	    strncmp(dir, path, dlen) != 0) {
+		free(dir);
+		free(cdir);
+		cdir = NULL;
+		if ((dir = strndup(path, dlen)) == NULL)
+			err(2, NULL);
+		if ((cdir = canon(dir, e)) == NULL) {
+			free(dir);
+			dir = NULL;
+			return NULL;
+		}
+	}
+	c = path_plus(cdir, slash, "", "");
+	return c;
+}
+
 /* 1 when path lies strictly inside the directory whose canonical form is
  * wd, following every symbolic link; else 0 with the reason in e. */
 static int
@@ -421,7 +464,7 @@ inside(const char *wd, const char *path, char *e)
 	char *c;
 	int in;
 
-	if ((c = canon(path, e)) == NULL)
+	if ((c = canon_cached(path, e)) == NULL)
 		return 0;
 	in = strncmp(c, wd, len) == 0 && c[len] == '/' && c[len + 1] != '\0';
 	if (!in)
@@ -448,8 +491,10 @@ check_paths(void)
 	snprintf(log_dir, sizeof(log_dir), "%s/logs", opt.workdir);
 	snprintf(p, sizeof(p), "%s/journal.ndjson", opt.workdir);
 	if (!inside(wd, plan_path, e) || !inside(wd, log_dir, e) ||
-	    !inside(wd, p, e))
+	    !inside(wd, p, e)) {
+		free(wd);
 		errx(1, "%s", e);
+	}
 
 	if ((outs = loom_map_new()) == NULL ||
 	    (agents = loom_map_new()) == NULL)
@@ -798,9 +843,9 @@ report(uint32_t t, const char *st, const struct job *jb, int wstatus,
 	jv rec, code = jv_null(), sig = jv_null();
 	int ok = strcmp(st, "ok") == 0 || strcmp(st, "cached") == 0;
 
-	if (jb != NULL && WIFEXITED(wstatus))
+	if (jb != NULL && wstatus != NOWAIT && WIFEXITED(wstatus))
 		code = jv_number(WEXITSTATUS(wstatus));
-	if (jb != NULL && WIFSIGNALED(wstatus))
+	if (jb != NULL && wstatus != NOWAIT && WIFSIGNALED(wstatus))
 		sig = jv_number(WTERMSIG(wstatus));
 	rec = jv_object();
 	rec = jv_object_set(rec, jv_string("type"), jv_string("result"));
@@ -879,7 +924,8 @@ stop_job(struct job *jb, int sig)
 	}
 }
 
-/* The last attempt of jb ended with wait status ws (or never began). */
+/* The last attempt of jb ended with wait status ws, or NOWAIT when it
+ * was cancelled while waiting to be retried. */
 static void
 finish(struct job *jb, int ws)
 {
@@ -890,8 +936,8 @@ finish(struct job *jb, int ws)
 	struct stat sb;
 	int ok;
 
-	ok = !jb->timedout && !jb->cancelled && WIFEXITED(ws) &&
-	    WEXITSTATUS(ws) == 0;
+	ok = !jb->timedout && !jb->cancelled && ws != NOWAIT &&
+	    WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
 	st = ok ? "ok" : jb->cancelled ? "cancelled" :
 	    jb->timedout ? "timeout" : "failed";
 	tmp = path_plus(tk->out, ".tmp", "", "");
@@ -917,8 +963,9 @@ finish(struct job *jb, int ws)
 	}
 	if (!ok && rename(tmp, failed) == 0)
 		output = failed;
-	joblog_line(jb, end, WIFEXITED(ws) ? WEXITSTATUS(ws) : -1,
-	    WIFSIGNALED(ws) ? WTERMSIG(ws) : 0, sb.st_size);
+	joblog_line(jb, end, ws != NOWAIT && WIFEXITED(ws) ?
+	    WEXITSTATUS(ws) : -1, ws != NOWAIT && WIFSIGNALED(ws) ?
+	    WTERMSIG(ws) : 0, sb.st_size);
 	report((uint32_t)jb->t, st, jb, ws, end, output);
 	loom_sched_done(sched, (uint32_t)jb->t, ok);
 
@@ -1067,7 +1114,7 @@ stop_all(int sig)
 			stop_job(&jobs[k], sig);
 		else {
 			jobs[k].cancelled = 1;
-			finish(&jobs[k], 0);
+			finish(&jobs[k], NOWAIT);
 		}
 	}
 }
@@ -1098,7 +1145,7 @@ timers(void)
 		if (jb->p.pid == 0 && jb->wakeat > 0 && now >= jb->wakeat) {
 			if (stop != STOP_NONE) {
 				jb->cancelled = 1;
-				finish(jb, 0);
+				finish(jb, NOWAIT);
 				continue;
 			}
 			start_attempt(jb);

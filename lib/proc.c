@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -92,9 +93,63 @@ child_say(int fd, const char *s)
 	}
 }
 
+/* Shell words that are not programs, or builtins that behave otherwise
+ * than the program of that name (echo -e, pwd under a link): a command
+ * starting with one needs the shell. */
+static const char *const shell_words[] = {
+	".", ":", "!", "alias", "bg", "break", "case", "cd", "command",
+	"continue", "do", "done", "echo", "elif", "else", "esac", "eval",
+	"exec", "exit", "export", "fc", "fg", "fi", "for", "function",
+	"getopts", "hash", "if", "in", "jobs", "kill", "local", "printf",
+	"pwd", "read", "readonly", "return", "select", "set", "shift",
+	"test", "then", "time", "times", "trap", "type", "ulimit", "umask",
+	"unalias", "unset", "until", "wait", "while",
+};
+
+/*
+ * The words of cmd when /bin/sh would run it as one simple command with
+ * nothing to expand: letters, digits, blanks and "-_./,:+=@%^" only, and
+ * a first word that is a program, not an assignment or a shell word.
+ * Such a command is executed directly, as make(1) does, which is what
+ * the shell would end by doing.  NULL when it needs the shell (or out of
+ * memory); else free the array and *bufp, which holds the words.
+ */
+static char **
+simple_argv(const char *cmd, char **bufp)
+{
+	static const char ok[] = "-_./,:+=@%^ \t";
+	const char *c;
+	char **argv, *buf, *w;
+	size_t n = 0, i;
+
+	for (c = cmd; *c != '\0'; c++)
+		if (!(*c >= 'a' && *c <= 'z') && !(*c >= 'A' && *c <= 'Z') &&
+		    !(*c >= '0' && *c <= '9') && strchr(ok, *c) == NULL)
+			return NULL;
+	if ((buf = strdup(cmd)) == NULL)
+		return NULL;
+	if ((argv = calloc(strlen(cmd) / 2 + 2, sizeof(*argv))) == NULL) {
+		free(buf);
+		return NULL;
+	}
+	for (w = strtok(buf, " \t"); w != NULL; w = strtok(NULL, " \t"))
+		argv[n++] = w;
+	if (n == 0 || strchr(argv[0], '=') != NULL)
+		goto shell;
+	for (i = 0; i < sizeof(shell_words) / sizeof(shell_words[0]); i++)
+		if (strcmp(argv[0], shell_words[i]) == 0)
+			goto shell;
+	*bufp = buf;
+	return argv;
+shell:
+	free(buf);
+	free(argv);
+	return NULL;
+}
+
 static void __attribute__((__noreturn__))
-child(const char *cmd, char *const env[], int infd, int outfd, int errfd,
-    pid_t parent)
+child(const char *cmd, char **words, char *const env[], int infd,
+    int outfd, int errfd, pid_t parent)
 {
 	static const int sigs[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP,
 	    SIGCHLD, SIGQUIT };
@@ -121,6 +176,14 @@ child(const char *cmd, char *const env[], int infd, int outfd, int errfd,
 	}
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (words != NULL) {
+		execvpe(words[0], words, env);
+		child_say(2, "loom-spawn: ");
+		child_say(2, words[0]);
+		child_say(2, errno == ENOENT ? ": not found\n" :
+		    ": cannot run it\n");
+		_exit(errno == ENOENT ? 127 : 126);
+	}
 	argv[0] = "sh";
 	argv[1] = "-c";
 	argv[2] = (char *)cmd;
@@ -132,13 +195,31 @@ child(const char *cmd, char *const env[], int infd, int outfd, int errfd,
 	_exit(127);
 }
 
+/* vfork in a frame of its own, so that no local of the caller lives
+ * across it. */
+static pid_t __attribute__((__noinline__))
+fork_child(const char *cmd, char **words, char *const env[], int infd,
+    int outfd, int errfd, pid_t parent)
+{
+	pid_t pid = vfork();
+
+	if (pid == 0)
+		child(cmd, words, env, infd, outfd, errfd, parent);
+	return pid;
+}
+
 int
 loom_proc_start(struct loom_proc *p, const char *cmd, char *const env[],
     int outfd, int errfd, const char *in, size_t inlen, char *err)
 {
+	static pid_t parent;
 	sigset_t all, old;
-	pid_t pid, parent = getpid();
+	char **words, *wordbuf = NULL;
+	pid_t pid;
 	int fds[2];
+
+	if (parent == 0)
+		parent = getpid();
 
 	if (pipe2(fds, O_CLOEXEC) == -1) {
 		snprintf(err, LOOM_ERRLEN, "pipe: %s", strerror(errno));
@@ -147,12 +228,20 @@ loom_proc_start(struct loom_proc *p, const char *cmd, char *const env[],
 
 	/* Block signals so that none runs our handlers in the child
 	 * before it has put them back to the defaults. */
+	words = simple_argv(cmd, &wordbuf);
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
-	pid = vfork();
-	if (pid == 0)
-		child(cmd, env, fds[0], outfd, errfd, parent);
+
+	/*
+	 * vfork: the parent waits until the child has called execve or
+	 * _exit, and the child, which shares the parent's memory, makes
+	 * only system calls until then (no stdio, no malloc), which saves
+	 * copying the page tables of a big plan for every task.
+	 */
+	pid = fork_child(cmd, words, env, fds[0], outfd, errfd, parent);
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	free(words);
+	free(wordbuf);
 	close(fds[0]);
 	if (pid == -1) {
 		snprintf(err, LOOM_ERRLEN, "fork: %s", strerror(errno));
@@ -160,8 +249,7 @@ loom_proc_start(struct loom_proc *p, const char *cmd, char *const env[],
 		return -1;
 	}
 
-	/* Both sides set the group, so it exists whichever runs first. */
-	setpgid(pid, pid);
+	/* The child has set its group before the parent resumes. */
 	p->pid = pid;
 	p->infd = fds[1];
 	p->in = in;
@@ -184,7 +272,7 @@ loom_proc_feed(struct loom_proc *p)
 		if (n == -1 && errno == EAGAIN)
 			return 1;
 		if (n == -1)
-			break;		/* EPIPE: it does not read stdin */
+			break;	/* EPIPE: it does not read stdin */
 		p->inoff += (size_t)n;
 	}
 	if (p->infd != -1) {

@@ -30,9 +30,9 @@ struct loom_sched {
 	size_t		 nskipped, skiphead;
 	size_t		 left;
 	int		 barrier;
-	uint32_t	 level;		/* the level running in barrier mode */
+	uint32_t	 level;		/* open in barrier mode */
 	uint32_t	*unfinished;	/* per level */
-	uint32_t	*held;		/* ready, level not yet open: a list */
+	uint32_t	*held;		/* ready, level not open: a list */
 	uint32_t	*heldhead;	/* per level */
 };
 
@@ -234,7 +234,8 @@ loom_sched_next(struct loom_sched *s)
 }
 
 /* Marks everything downstream of t skipped, breadth first, using the
- * list of skipped tasks as the work list, so a long chain needs no deep recursion. */
+ * list of skipped tasks as the work list, so a long chain needs no deep
+ * recursion. */
 static void
 skip_from(struct loom_sched *s, uint32_t t)
 {

@@ -24,7 +24,7 @@ load spawn_helper
 	{"level":null}|task without a level (run loom-levels first)
 	{"outputs_to":null}|task without outputs_to (run loom-levels first)
 	{"run":null}|task without run, and no --agent given
-	{"outputs_to":"/tmp/x"}|outputs_to: absolute path "/tmp/x"
+	{"outputs_to":"/tmp/x"}|outputs_to: "/tmp/x" leads outside the work directory "loom" (to "/tmp/x")
 	{"outputs_to":"loom/../x"}|outputs_to: path "loom/../x" leaves its directory ("..")
 	{"outputs_to":"elsewhere/x"}|outputs_to: "elsewhere/x" leads outside the work directory "loom" (to "@DIR@/elsewhere/x")
 	{"outputs_to":"loom/outputs/ok.json"}|outputs_to "loom/outputs/ok.json" is another task's too
@@ -32,6 +32,17 @@ load spawn_helper
 	{"timeout":"soon"}|bad timeout
 	{"depends_on":["nosuch"]}|task "bad" depends on unknown task "nosuch"
 	EOF
+}
+
+@test "an absolute outputs_to inside the work directory is fine" {
+	task a 0 '[]' 'echo data' "{\"outputs_to\":\"$PWD/w/out/a\"}" >plan
+	run loom-spawn --workdir "$PWD/w" plan
+	assert_success
+	run cat w/out/a
+	assert_output data
+	run loom-spawn --workdir "$PWD/v" plan
+	assert_failure 1
+	assert_output --partial "leads outside the work directory"
 }
 
 @test "a record without a type, or a dependency cycle, runs nothing" {
@@ -256,4 +267,19 @@ d"
 	run loom-spawn plan
 	echo "$output" >out
 	[ "$(results out | grep -c cached)" -eq 0 ]
+}
+
+@test "a task waiting to be retried is cancelled by a signal at once" {
+	task a 0 '[]' 'echo $$ >pid; echo x >>tries; exit 1' >plan
+	spawn_bg --retries 3 --retry-delay 30
+	wait_for test -s tries
+	wait_for eval '! alive pid'
+	sleep 0.3	# for loom-spawn to reap it
+	kill -TERM "$spawn"
+	rc=0
+	wait "$spawn" || rc=$?
+	[ "$rc" -eq 143 ]
+	run jq -c 'select(.type == "result") | [.status, .exit, .attempts]' out
+	assert_output '["cancelled",null,1]'
+	[ "$(wc -l <tries)" -eq 1 ]
 }

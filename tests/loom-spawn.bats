@@ -151,12 +151,15 @@ d ok"
 
 @test "no level barriers: a slow task holds back only its dependents" {
 	{
-		task slow 0 '[]' 'sleep 1; echo slow >>order'
+		# slow waits (up to 10 s) for after, which depends on fast.
+		task slow 0 '[]' 'for i in $(seq 200); do
+		    [ -e after_done ] && break; sleep 0.05; done
+		    echo slow >>order'
 		task fast 0 '[]' 'echo fast >>order'
-		task after 1 '["fast"]' 'echo after >>order'
+		task after 1 '["fast"]' 'echo after >>order; touch after_done'
 		task last 1 '["slow"]' 'echo last >>order'
 	} >plan
-	run loom-spawn -j2 plan
+	run loom-spawn -j3 plan
 	assert_success
 	run cat order
 	assert_output "fast
@@ -357,4 +360,31 @@ general_a"
 	! grep -q 'running' tty3.txt
 	run loom-spawn plan
 	refute_output --partial running
+}
+
+@test "simple commands run directly behave as under /bin/sh" {
+	# command | exit status | first line of output
+	while IFS='|' read -r cmd code first; do
+		rm -rf loom
+		task a 0 '[]' "$cmd" >plan
+		run loom-spawn plan
+		echo "$output" >out
+		[ "$(jq 'select(.type == "result") | .exit' out)" = "$code" ] ||
+		    fail "$cmd: exit $(jq 'select(.type == "result")' out)"
+		got=$(head -1 loom/outputs/a.json* 2>/dev/null)
+		[ "$got" = "$first" ] || fail "$cmd: got '$got'"
+	done <<-'EOF2'
+	printf %s/%s x y|0|x/y
+	echo -e x|0|-e x
+	nosuchprogram x|127|
+	ls -d  plan   loom|0|loom
+	A=1 sh -c exit\ 4|4|
+	false|1|
+	EOF2
+	rm -rf loom
+	task a 0 '[]' 'env' >plan
+	run loom-spawn plan
+	assert_success
+	run grep -c '^LOOM_TASK_ID=a$' loom/outputs/a.json
+	assert_output 1
 }
