@@ -590,7 +590,6 @@ spawn_ids() {
 }
 
 @test "hostile task outputs through loom-merge and loom-report" {
-	skip "loom-report writes controls from outputs (requests.md 18:12)"
 	local f
 
 	printf '%s' '{"task_id":"a","completed":true,"issues":[{"severity":' \
