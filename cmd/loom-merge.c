@@ -27,25 +27,25 @@ static const char usage_text[] =
 #define EXIT_BLOCKED	4
 
 struct rec {
-	char		*raw;		/* the record as read, for passing on */
-	size_t		 len;
+	char	*raw;		/* as read, for passing on */
+	size_t	 len;
 };
 
 struct task {
-	char		*id;
-	int		 cached;	/* status cached */
-	jv		 rec;		/* task record, or null (result only) */
-	jv		 result;	/* the last result record, or null */
-	jv		 out;		/* output form, or null */
-	char		*error;		/* why the output is missing */
-	int		 ok;		/* status ok or cached */
-	int		 completed;
+	char	*id;
+	int	 cached;	/* status cached */
+	jv	 rec;		/* task record, or null (result only) */
+	jv	 result;	/* the last result record, or null */
+	jv	 out;		/* output form, or null */
+	char	*error;		/* why the output is missing */
+	int	 ok;		/* status ok or cached */
+	int	 completed;
 };
 
 struct patch {
 	jv		 p;		/* the patch as given, or null */
-	const char	*task;		/* the task whose output gave it */
-	int		 cached;	/* ... reused from an earlier round */
+	const char	*task;		/* whose output gave it */
+	int		 cached;	/* it is from a cached task */
 	char		*action;
 	char		*target;	/* what it sets, for conflicts */
 	jv		 value;
@@ -267,7 +267,10 @@ read_outputs(void)
 			jv_free(t->out);
 			t->out = jv_null();
 			t->error = xstrdup(e);
-			warnx("%s (output of task %s)", e, loom_q(t->id));
+			c = loom_output_clean(jv_string(e));
+			warnx("%s (output of task %s)", jv_string_value(c),
+			    loom_q(t->id));
+			jv_free(c);
 			continue;
 		}
 
@@ -475,8 +478,8 @@ find_conflicts(void)
 
 /* ---- the next plan -------------------------------------------------- */
 
-static jv	 next;		/* the next plan's fields, without tasks */
-static jv	 ntask;		/* its tasks, without "type" */
+static jv	 next;	/* the next plan's fields, without tasks */
+static jv	 ntask;	/* its tasks, without "type" */
 static const char *workdir;
 
 /* The index of task id in ntask, or -1. */
@@ -565,20 +568,19 @@ strings_problem(jv v, const char *what)
 static int
 absolute(const char *p, char *buf, size_t size)
 {
-	char tmp[PATH_MAX];
+	char tmp[PATH_MAX], cwd[PATH_MAX];
 	char *s, *save = NULL;
-	size_t n = 0;
+	size_t n = 0, len;
+	int w;
 
 	if (*p == '/')
-		snprintf(tmp, sizeof(tmp), "%s", p);
-	else {
-		if (getcwd(tmp, sizeof(tmp)) == NULL)
-			return -1;
-		if (strlen(tmp) + strlen(p) + 2 > sizeof(tmp))
-			return -1;
-		strcat(tmp, "/");
-		strcat(tmp, p);
-	}
+		w = snprintf(tmp, sizeof(tmp), "%s", p);
+	else if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return -1;
+	else
+		w = snprintf(tmp, sizeof(tmp), "%s/%s", cwd, p);
+	if (w < 0 || (size_t)w >= sizeof(tmp))
+		return -1;
 
 	buf[0] = '\0';
 	for (s = strtok_r(tmp, "/", &save); s != NULL;
@@ -593,11 +595,12 @@ absolute(const char *p, char *buf, size_t size)
 			n = strlen(buf);
 			continue;
 		}
-		if (n + strlen(s) + 2 > size)
+		len = strlen(s);
+		if (n + len + 2 > size)
 			return -1;
 		buf[n++] = '/';
-		strcpy(buf + n, s);
-		n += strlen(s);
+		memcpy(buf + n, s, len + 1);
+		n += len;
 	}
 	return 0;
 }
@@ -820,7 +823,8 @@ drop_dep(jv t, const char *dep)
 	jv deps = loom_get(t, "depends_on"), nd = jv_array();
 
 	jv_array_foreach(deps, i, d) {
-		if (strcmp(jv_string_value(d), dep) != 0)
+		if (jv_get_kind(d) != JV_KIND_STRING ||
+		    strcmp(jv_string_value(d), dep) != 0)
 			nd = jv_array_append(nd, d);
 		else
 			jv_free(d);
@@ -856,7 +860,7 @@ static void
 apply_remove(struct patch *p)
 {
 	char *tid = loom_get_str(p->p, "task_id");
-	jv nt = jv_array();
+	jv nt;
 	int i;
 
 	if (tid == NULL) {
@@ -873,6 +877,7 @@ apply_remove(struct patch *p)
 		return;
 	}
 
+	nt = jv_array();
 	jv_array_foreach(ntask, k, t) {
 		char *id = loom_get_str(t, "id");
 
@@ -1052,12 +1057,13 @@ task_entry(struct task *t, jv *findings, jv *counts)
 static jv
 patch_entry(struct patch *p)
 {
-	jv e = jv_object_set(jv_object(), jv_string("task"),
+	jv e = jv_object_set(jv_object(), jv_string("from"),
 	    jv_string(p->task));
 
+	/* "from", not "task": an add_task carries its new task there. */
 	if (jv_get_kind(p->p) == JV_KIND_OBJECT)
 		e = jv_object_merge(e, jv_copy(p->p));
-	e = jv_object_set(e, jv_string("task"), jv_string(p->task));
+	e = jv_object_set(e, jv_string("from"), jv_string(p->task));
 	e = jv_object_set(e, jv_string("status"), jv_string(p->status));
 	if (p->reason != NULL)
 		e = jv_object_set(e, jv_string("reason"),
@@ -1092,12 +1098,12 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
-		{ "exit-status",	no_argument,		NULL, 'e' },
-		{ "max-iterations",	required_argument,	NULL, 'm' },
-		{ "workdir",		required_argument,	NULL, 'w' },
-		{ "help",		no_argument,		NULL, 'h' },
-		{ "version",		no_argument,		NULL, 'V' },
-		{ NULL,			0,			NULL, 0 }
+		{ "exit-status", no_argument, NULL, 'e' },
+		{ "max-iterations", required_argument, NULL, 'm' },
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
 	};
 	const char *wopt = NULL, *verdict;
 	char *endp, *nextpath = NULL;

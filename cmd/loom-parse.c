@@ -371,11 +371,12 @@ add_json(struct parse *p, jv v, const char *raw, size_t n, long line)
 		return -1;
 	}
 	v = jv_object_delete(v, jv_string("tasks"));
-	if (jv_object_length(jv_copy(v)) > 0 && add_plan(p, v, line) != 0) {
+	if (jv_object_length(jv_copy(v)) == 0)
+		jv_free(v);
+	else if (add_plan(p, v, line) != 0) {
 		jv_free(tasks);
 		return -1;
-	} else if (jv_is_valid(v) && jv_object_length(jv_copy(v)) == 0)
-		jv_free(v);
+	}
 	return add_records(p, tasks, element_lines(raw, n, line, "tasks"),
 	    line);
 }
@@ -398,6 +399,14 @@ read_json(struct parse *p, const char *buf, size_t len)
 	jv v;
 	int rc;
 
+	/* libjq 1.6 resets its parser on an RS byte mid-value and asks for
+	 * more input without finishing the buffer, then asserts */
+	if ((raw = memchr(buf, '\036', len)) != NULL) {
+		for (; lpos < raw; lpos++)
+			line += *lpos == '\n';
+		return bad(p, line, "invalid JSON: record separator byte "
+		    "(\\x1e)");
+	}
 	if ((r = loom_reader_open_mem(buf, len, p->name, p->err)) == NULL)
 		return -1;
 	while ((rc = loom_reader_next(r, &v, p->err)) == 1) {

@@ -26,16 +26,16 @@ static const char usage_text[] =
 enum format { TEXT, MARKDOWN, JSON, SVG, HTML };
 
 struct rtask {
-	char		*id;
-	jv		 rec;		/* task record, or null */
-	jv		 res;		/* last result record, or null */
-	char		*agent;
-	char		*role;
-	char		*status;
-	double		 start, end;	/* seconds from the first start */
-	double		 dur;
-	int		 timed;		/* start and end known */
-	long		 level;
+	char	*id;
+	jv	 rec;		/* task record, or null */
+	jv	 res;		/* last result record, or null */
+	char	*agent;
+	char	*role;
+	char	*status;
+	double	 start, end;	/* seconds from the first start */
+	double	 dur;
+	int	 timed;		/* start and end known */
+	long	 level;
 };
 
 static struct rtask	*tasks;
@@ -357,11 +357,88 @@ max_running(void)
 	return max;
 }
 
+static int
+cmp_level(const void *a, const void *b)
+{
+	const struct rtask *x = *(struct rtask *const *)a;
+	const struct rtask *y = *(struct rtask *const *)b;
+
+	if (x->level != y->level)
+		return x->level < y->level ? -1 : 1;
+	if (x->dur != y->dur)
+		return x->dur > y->dur ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* Sifts the smallest of heap[0..n) to the top after heap[0] grew. */
+static void
+sift_down(double *heap, size_t n)
+{
+	size_t i = 0, c;
+	double t;
+
+	while ((c = 2 * i + 1) < n) {
+		if (c + 1 < n && heap[c + 1] < heap[c])
+			c++;
+		if (heap[i] <= heap[c])
+			break;
+		t = heap[i];
+		heap[i] = heap[c];
+		heap[c] = t;
+		i = c;
+	}
+}
+
+/*
+ * The time the tasks would take run level by level, as the Loom
+ * orchestrator does: each level waits for the one before, and runs its
+ * tasks on the same number of slots, the longest first, each on the slot
+ * free soonest.
+ */
+static double
+level_by_level(long slots)
+{
+	struct rtask **v;
+	double total = 0, *heap = NULL;
+	size_t i, j, k, n;
+
+	if ((v = calloc(ntasks + 1, sizeof(*v))) == NULL)
+		err(2, NULL);
+	for (i = 0; i < ntasks; i++)
+		v[i] = &tasks[i];
+	qsort(v, ntasks, sizeof(*v), cmp_level);
+
+	for (i = 0; i < ntasks; i = j) {
+		double span = 0;
+
+		for (j = i; j < ntasks && v[j]->level == v[i]->level; j++)
+			;
+		n = j - i;
+		if (slots <= 0 || n <= (size_t)slots) {
+			total += v[i]->dur;	/* its longest */
+			continue;
+		}
+		free(heap);
+		if ((heap = calloc((size_t)slots, sizeof(*heap))) == NULL)
+			err(2, NULL);
+		for (k = i; k < j; k++) {
+			heap[0] += v[k]->dur;
+			if (heap[0] > span)
+				span = heap[0];
+			sift_down(heap, (size_t)slots);
+		}
+		total += span;
+	}
+	free(heap);
+	free(v);
+	return total;
+}
+
 /* The run: statuses, times, speedups, critical path, slots. */
 static jv
 run_figures(long slots)
 {
-	jv st = jv_object(), run, byl = jv_object(), cp;
+	jv st = jv_object(), run, cp;
 	double wall = 0, seq = 0, levels = 0, cplen;
 	long maxrun;
 	size_t i;
@@ -369,8 +446,6 @@ run_figures(long slots)
 	for (i = 0; i < ntasks; i++) {
 		struct rtask *t = &tasks[i];
 		jv n = jv_object_get(jv_copy(st), jv_string(t->status));
-		char key[32];
-		jv old;
 
 		st = jv_object_set(st, jv_string(t->status), jv_number(
 		    (jv_get_kind(n) == JV_KIND_NUMBER ?
@@ -379,26 +454,13 @@ run_figures(long slots)
 		seq += t->dur;
 		if (t->timed && t->end > wall)
 			wall = t->end;
-
-		snprintf(key, sizeof(key), "%ld", t->level);
-		old = jv_object_get(jv_copy(byl), jv_string(key));
-		if (jv_get_kind(old) != JV_KIND_NUMBER ||
-		    jv_number_value(old) < t->dur)
-			byl = jv_object_set(byl, jv_string(key),
-			    jv_number(t->dur));
-		jv_free(old);
 	}
-	jv_object_foreach(byl, k, v) {
-		levels += jv_number_value(v);
-		jv_free(k);
-		jv_free(v);
-	}
-	jv_free(byl);
 
 	cp = critical_path(&cplen);
 	maxrun = max_running();
 	if (slots <= 0)
 		slots = maxrun;
+	levels = level_by_level(slots);
 
 	run = jv_object_set(jv_object(), jv_string("tasks"),
 	    jv_number((double)ntasks));
@@ -452,7 +514,7 @@ sev_rank(jv f)
 static jv
 finding_figures(void)
 {
-	jv list, sorted, bytask, mt, fig;
+	jv list, sorted, bytask, fig, *per;
 	struct ranked *rk;
 	size_t n, i;
 
@@ -482,37 +544,48 @@ finding_figures(void)
 		    jv_array_get(jv_copy(list), (int)rk[i].index));
 	free(rk);
 
-	mt = loom_get(merge, "tasks");
-	for (i = 0; i < ntasks; i++) {
-		jv c = jv_object(), e;
-		double total = 0;
+	/* Counts by task in one pass: per[i] is null until task i has one. */
+	if ((per = calloc(ntasks + 1, sizeof(*per))) == NULL)
+		err(2, NULL);
+	for (i = 0; i < ntasks; i++)
+		per[i] = jv_null();
+	jv_array_foreach(list, k, f) {
+		jv task = jv_get_kind(f) == JV_KIND_OBJECT ?
+		    loom_get(f, "task") : jv_null();
+		long t = jv_get_kind(task) == JV_KIND_STRING ?
+		    loom_map_get(taskmap, jv_string_value(task),
+		    strlen(jv_string_value(task))) : -1;
+		jv s, o;
 
-		jv_array_foreach(list, k, f) {
-			jv task = jv_get_kind(f) == JV_KIND_OBJECT ?
-			    loom_get(f, "task") : jv_null();
-
-			if (jv_get_kind(task) == JV_KIND_STRING &&
-			    strcmp(jv_string_value(task), tasks[i].id) == 0) {
-				jv s = loom_get(f, "severity");
-				jv o;
-
-				if (jv_get_kind(s) != JV_KIND_STRING) {
-					jv_free(s);
-					s = jv_string("unknown");
-				}
-				o = jv_object_get(jv_copy(c), jv_copy(s));
-				c = jv_object_set(c, s, jv_number(1 +
-				    (jv_get_kind(o) == JV_KIND_NUMBER ?
-				    jv_number_value(o) : 0)));
-				jv_free(o);
-				total++;
-			}
-			jv_free(task);
+		jv_free(task);
+		if (t < 0) {
 			jv_free(f);
-		}
-		if (total == 0) {
-			jv_free(c);
 			continue;
+		}
+		s = loom_get(f, "severity");
+		if (jv_get_kind(s) != JV_KIND_STRING) {
+			jv_free(s);
+			s = jv_string("unknown");
+		}
+		if (jv_get_kind(per[t]) == JV_KIND_NULL)
+			per[t] = jv_object();
+		o = jv_object_get(jv_copy(per[t]), jv_copy(s));
+		per[t] = jv_object_set(per[t], s, jv_number(1 +
+		    (jv_get_kind(o) == JV_KIND_NUMBER ?
+		    jv_number_value(o) : 0)));
+		jv_free(o);
+		jv_free(f);
+	}
+	for (i = 0; i < ntasks; i++) {
+		double total = 0;
+		jv e;
+
+		if (jv_get_kind(per[i]) == JV_KIND_NULL)
+			continue;
+		jv_object_foreach(per[i], k, v) {
+			total += jv_number_value(v);
+			jv_free(k);
+			jv_free(v);
 		}
 		e = jv_object_set(jv_object(), jv_string("task"),
 		    jv_string(tasks[i].id));
@@ -520,9 +593,9 @@ finding_figures(void)
 		    jv_string(tasks[i].agent));
 		e = jv_object_set(e, jv_string("total"), jv_number(total));
 		bytask = jv_array_append(bytask,
-		    jv_object_set(e, jv_string("counts"), c));
+		    jv_object_set(e, jv_string("counts"), per[i]));
 	}
-	jv_free(mt);
+	free(per);
 
 	fig = jv_object_set(jv_object(), jv_string("total"),
 	    jv_number((double)n));
@@ -684,7 +757,8 @@ figures(long slots)
 	    jv_null());
 	if (jv_get_kind(merge) == JV_KIND_OBJECT) {
 		static const char *const keep[] = {
-			"verdict", "reasons", "next_plan", "conflicts", NULL
+			"verdict", "reasons", "next_plan", "patches",
+			"conflicts", NULL
 		};
 		const char *const *k;
 		jv ps = loom_get(merge, "patches"), pc = jv_object();
@@ -703,7 +777,7 @@ figures(long slots)
 			}
 		}
 		jv_free(ps);
-		fig = jv_object_set(fig, jv_string("patches"), pc);
+		fig = jv_object_set(fig, jv_string("patch_counts"), pc);
 	}
 	fig = jv_object_set(fig, jv_string("findings"), finding_figures());
 	fig = jv_object_set(fig, jv_string("run"), run_figures(slots));
@@ -1004,6 +1078,89 @@ text_head(FILE *fp, jv fig)
 	jv_free(rs);
 }
 
+/* What a patch is about: "add_context auth_map", "update_task b.field". */
+static void
+put_patch(FILE *fp, jv p)
+{
+	char *a = str(p, "action", "?"), *x = NULL, *y = NULL;
+
+	fputs(a, fp);
+	if (strcmp(a, "add_context") == 0)
+		x = str(p, "key", "");
+	else if (strcmp(a, "update_task") == 0) {
+		x = str(p, "task_id", "");
+		y = str(p, "field", "");
+	} else if (strcmp(a, "remove_task") == 0)
+		x = str(p, "task_id", "");
+	else if (strcmp(a, "add_task") == 0) {
+		jv t = loom_get(p, "task");
+
+		x = str(t, "id", "");
+		jv_free(t);
+	}
+	if (x != NULL && *x != '\0')
+		fprintf(fp, " %s", x);
+	if (y != NULL && *y != '\0')
+		fprintf(fp, ".%s", y);
+	free(a);
+	free(x);
+	free(y);
+}
+
+static const char *
+patch_colour(const char *s)
+{
+	if (strcmp(s, "applied") == 0)
+		return "32";
+	return strcmp(s, "unchanged") == 0 ? "2" : "31";
+}
+
+/* The patches, one a line, with why when not applied; md for Markdown. */
+static void
+put_patches(FILE *fp, jv fig, int md)
+{
+	jv ps = loom_get(fig, "patches");
+
+	if (jv_get_kind(ps) != JV_KIND_ARRAY ||
+	    jv_array_length(jv_copy(ps)) == 0) {
+		jv_free(ps);
+		return;
+	}
+	if (md)
+		fputs("## Patches\n\n| status | patch | from | why |\n"
+		    "|---|---|---|---|\n", fp);
+	else
+		paint(fp, "1", "\nPatches\n");
+	jv_array_foreach(ps, i, p) {
+		char *st = str(p, "status", ""), *why = str(p, "reason", "");
+		char *task = str(p, "from", "");
+
+		if (md) {
+			fprintf(fp, "| %s | ", st);
+			put_patch(fp, p);
+			fprintf(fp, " | %s | ", task);
+			put_cell(fp, why);
+			fputs(" |\n", fp);
+		} else {
+			fputs("  ", fp);
+			paint(fp, patch_colour(st), "%-9s", st);
+			fputs(" ", fp);
+			put_patch(fp, p);
+			fprintf(fp, " [%s]", task);
+			if (*why != '\0')
+				fprintf(fp, ": %s", why);
+			putc('\n', fp);
+		}
+		free(st);
+		free(why);
+		free(task);
+		jv_free(p);
+	}
+	if (md)
+		putc('\n', fp);
+	jv_free(ps);
+}
+
 static void
 text_findings(FILE *fp, jv f)
 {
@@ -1122,6 +1279,7 @@ text(FILE *fp, jv fig, int width)
 	jv u = loom_get(fig, "usage");
 
 	text_head(fp, fig);
+	put_patches(fp, fig, 0);
 	putc('\n', fp);
 	text_findings(fp, f);
 	putc('\n', fp);
@@ -1220,6 +1378,7 @@ markdown(FILE *fp, jv fig, int width)
 		jv_free(l);
 	}
 
+	put_patches(fp, fig, 1);
 	cp = loom_get(run, "critical_path");
 	fprintf(fp, "## Run\n\n%.0f tasks: ", num(run, "tasks", 0));
 	put_statuses(fp, run);
@@ -1565,7 +1724,7 @@ main(int argc, char *argv[])
 	enum format fmt = TEXT;
 	long slots = 0, width = 60;
 	int ch, dosave = 0, i;
-	jv fig;
+	jv fig, safe;
 
 	while ((ch = getopt_long(argc, argv, "f:j:sW:w:hV", longopts,
 	    NULL)) != -1)
@@ -1573,7 +1732,8 @@ main(int argc, char *argv[])
 		case 'f':
 			for (i = 0; fmts[i] != NULL; i++)
 				if (strcmp(optarg, fmts[i]) == 0 ||
-				    (strcmp(optarg, "md") == 0 && i == MARKDOWN))
+				    (i == MARKDOWN &&
+				    strcmp(optarg, "md") == 0))
 					break;
 			if (fmts[i] == NULL) {
 				warnx("unknown format %s", loom_q(optarg));
@@ -1617,27 +1777,29 @@ main(int argc, char *argv[])
 		return 1;
 
 	fig = figures(slots);
+	safe = loom_output_clean(jv_copy(fig));
 	if (dosave)
-		save(loom_workdir(wopt), fig, (int)width);
+		save(loom_workdir(wopt), safe, (int)width);
 	switch (fmt) {
 	case TEXT:
-		text(stdout, fig, (int)width);
+		text(stdout, safe, (int)width);
 		break;
 	case MARKDOWN:
-		markdown(stdout, fig, (int)width);
+		markdown(stdout, safe, (int)width);
 		break;
 	case JSON:
 		if (loom_emit(stdout, jv_copy(fig)) < 0)
 			err(2, "stdout");
 		break;
 	case SVG:
-		svg(stdout, fig);
+		svg(stdout, safe);
 		break;
 	case HTML:
-		html(stdout, fig, (int)width);
+		html(stdout, safe, (int)width);
 		break;
 	}
 	jv_free(fig);
+	jv_free(safe);
 	if (fclose(stdout) != 0)
 		err(2, "stdout");
 	return 0;

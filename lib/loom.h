@@ -437,6 +437,13 @@ jv	 loom_output_findings(jv out);
 int	 loom_severity_rank(const char *s);
 const char *loom_severity_name(int rank);
 
+/*
+ * v with every string in it, keys included, safe for a terminal or a
+ * document: control characters (C0, DEL, and C1 as U+0080..U+009F) are
+ * written out as \n, \t, \xNN or \u00NN.  Consumes v, returns new.
+ */
+jv	 loom_output_clean(jv v);
+
 /* ---- agents' lib files ---------------------------------------------- */
 
 /* agent.c: the adapters of `loom-spawn --agent NAME` (see loom-agents(7)).

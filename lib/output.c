@@ -29,6 +29,7 @@ readall(const char *path, size_t *lenp)
 	if ((fp = fopen(path, "rb")) == NULL)
 		return NULL;
 
+	errno = 0;
 	for (;;) {
 		if (cap - len < 8192) {
 			cap = cap ? cap * 2 : 16384;
@@ -47,9 +48,11 @@ readall(const char *path, size_t *lenp)
 	}
 
 	if (ferror(fp)) {
+		int e = errno != 0 ? errno : EIO;
+
 		free(buf);
 		fclose(fp);
-		errno = EIO;
+		errno = e;
 		return NULL;
 	}
 	fclose(fp);
@@ -323,4 +326,74 @@ loom_output_findings(jv out)
 		acc = add_findings(acc, loom_get(res, "issues_found"));
 	jv_free(res);
 	return acc;
+}
+
+/* Whether s[i..] starts a control character: C0, DEL, or C1 in UTF-8. */
+static int
+control_at(const unsigned char *s, int n, int i)
+{
+	return s[i] < 0x20 || s[i] == 0x7f || (s[i] == 0xc2 && i + 1 < n &&
+	    s[i + 1] >= 0x80 && s[i + 1] <= 0x9f);
+}
+
+/* A string with its control characters written out.  Consumes s. */
+static jv
+clean_string(jv s)
+{
+	const unsigned char *p = (const unsigned char *)jv_string_value(s);
+	int n = jv_string_length_bytes(jv_copy(s)), i, from = 0;
+	jv out;
+
+	for (i = 0; i < n && !control_at(p, n, i); i++)
+		;
+	if (i == n)
+		return s;
+
+	out = jv_string("");
+	for (i = 0; i < n; i++) {
+		if (!control_at(p, n, i))
+			continue;
+		out = jv_string_append_buf(out, (const char *)p + from,
+		    i - from);
+		if (p[i] == '\n')
+			out = jv_string_append_str(out, "\\n");
+		else if (p[i] == '\t')
+			out = jv_string_append_str(out, "\\t");
+		else if (p[i] == 0xc2)
+			out = jv_string_concat(out,
+			    jv_string_fmt("\\u%04x", p[++i]));
+		else
+			out = jv_string_concat(out,
+			    jv_string_fmt("\\x%02x", p[i]));
+		from = i + 1;
+	}
+	out = jv_string_append_buf(out, (const char *)p + from, n - from);
+	jv_free(s);
+	return out;
+}
+
+jv
+loom_output_clean(jv v)
+{
+	jv out;
+
+	switch (jv_get_kind(v)) {
+	case JV_KIND_STRING:
+		return clean_string(v);
+	case JV_KIND_ARRAY:
+		out = jv_array();
+		jv_array_foreach(v, i, x)
+			out = jv_array_append(out, loom_output_clean(x));
+		jv_free(v);
+		return out;
+	case JV_KIND_OBJECT:
+		out = jv_object();
+		jv_object_foreach(v, k, x)
+			out = jv_object_set(out, clean_string(k),
+			    loom_output_clean(x));
+		jv_free(v);
+		return out;
+	default:
+		return v;
+	}
 }

@@ -19,7 +19,7 @@ enum kind { T_EOF, T_NL, T_NAME, T_NUM, T_STR, T_OP };
 struct tok {
 	enum kind	 kind;
 	long		 line;
-	int		 indent;	/* columns when first on a line, else -1 */
+	int		 indent;	/* columns when first, else -1 */
 	const char	*s;		/* NAME and OP: the source bytes */
 	size_t		 len;
 	jv		 val;		/* NUM and STR; else invalid */
@@ -31,8 +31,8 @@ struct pl {
 	char		*err;
 	long		 line;
 	int		 paren;		/* open brackets: newlines are blanks */
-	char		 openc[PYLIT_DEPTH + 8];	/* the brackets, */
-	long		 openl[PYLIT_DEPTH + 8];	/* their lines */
+	char		 openc[PYLIT_DEPTH + 8];	/* open brackets */
+	long		 openl[PYLIT_DEPTH + 8];	/* and their lines */
 	int		 bol;		/* at the start of a logical line */
 	int		 nest;		/* containers being read */
 	int		 failed;

@@ -31,10 +31,14 @@ audit() {
 	LOOM_TASK_ID="$1" LOOM_AUDIT_DIR="$FIX" sh "$AUDIT/$1.sh" >"$1.json"
 }
 
+# A notice of a pending package update depends on the machine: the tests
+# leave those out (libs.sh gives them for libraries the fixture links).
+NOTPENDING='select(.message | test("is installed but .* is available$") | not)'
+
 # found TASK: the findings of TASK.json as "task severity file line".
 found() {
-	jq -r --arg t "$1" '.issues[] | "\($t) \(.severity) \(.file) \(.line)"' \
-	    "$1.json"
+	jq -r --arg t "$1" '.issues[] | '"$NOTPENDING"'
+	    | "\($t) \(.severity) \(.file) \(.line)"' "$1.json"
 }
 
 need() {
@@ -53,7 +57,8 @@ need() {
 @test "risky.sh: each finding carries a message and a fix" {
 	audit risky
 	run jq -r '.issues[] | select(.line == 17) | .message, .fix' risky.json
-	assert_output "gets() reads a line with no bound on its length into a fixed buffer
+	assert_output "gets() reads a line with no bound on its length \
+into a fixed buffer
 use fgets(buf, sizeof buf, stdin)"
 }
 
@@ -93,15 +98,16 @@ use fgets(buf, sizeof buf, stdin)"
 	p = malloc(n);\n\tif (p == NULL)\n\t\treturn;|
 	p = malloc(n);\n\tif (!p)\n\t\treturn;|
 	if ((p = malloc(n)) == NULL)\n\t\treturn;|
+	if (n > 1 &&\n    (p = malloc(n)) == NULL)\n\t\treturn;\np[0] = 1;|
 	s->buf = calloc(1, n);\n\tif (s->buf == NULL)|
 	p = (char *)realloc(q, n);\n\tassert(p);|
 	p = strdup(s);\n\treturn p;|
-	p = malloc(n);\n\tp[0] = 1;\n\tp[1] = 2;\n\tp[2] = 3;\n\tp[3] = 4;|low 1;
+	p = malloc(n);\nn = 1;\np[0] = 1;\np[1] = 2;\np[2] = 3;|low 1;
 	q = strdup(s);\n\tputs(q);\n\tfree(q);\n\tx = 1;|low 1;
-	a = malloc(n);\nb = calloc(1, sizeof(*a));\nc = malloc(n);\nif (a != NULL &&\n    b != NULL && c != NULL)|
-	r->name = strdup(s);\nx = 1;\ny = 2;\nz = 3;\nw = 4;\nif (r->name == NULL)|
+	a = malloc(n);\nb = calloc(1, sizeof(*a));\nif (a && b)|
+	r->name = strdup(s);\nx = 1;\ny = 2;\nz = 3;\nif (!r->name)|
 	p = malloc(n);\n}\nvoid f(void) {\n\tp[0] = 1;|
-	p = malloc(n);\n\tx = 1;\n\tq = malloc(n);\n\tif (q == NULL)\n\t\treturn;\n\tp->x = q;|low 1;
+	p = malloc(n);\nq = malloc(n);\nif (!q)\nreturn;\np->x = q;|low 1;
 CASES
 }
 
@@ -143,23 +149,28 @@ CASES
 	want=$(dpkg-query -W -f='${Version}' libc6)
 	run jq -r '.results.libraries[] | select(.library == "libm.so")
 	    | "\(.package) \(.version) \(.used_by)"' libs.json
-	assert_output "libc6:$(dpkg --print-architecture) $want [\"Makefile:3\"]"
+	arch=$(dpkg --print-architecture)
+	assert_output "libc6:$arch $want [\"Makefile:3\"]"
 }
 
 @test "map.sh lists sources and entry points" {
 	audit map
-	run jq -c '.results | [.root, .files.c, .files.sh, .files.make,
-	    (.entry_points | map(.file + ":" + (.line // 0 | tostring)))]' \
-	    map.json
-	assert_output "[\"$FIX\",[\"src/clean.c\",\"src/leak.c\",\"src/main.c\",\"src/parse.c\",\"src/run.c\"],[\"scripts/clean.sh\",\"scripts/deploy.sh\"],[\"Makefile\"],[\"src/main.c:9\",\"scripts/clean.sh:0\",\"scripts/deploy.sh:0\"]]"
+	run jq -r '.results | .root, (.files | .c, .sh, .make | join(" ")),
+	    (.entry_points | map(.file + ":" + (.line // 0 | tostring))
+	    | join(" "))' map.json
+	assert_output "$FIX
+src/clean.c src/leak.c src/main.c src/parse.c src/run.c
+scripts/clean.sh scripts/deploy.sh
+Makefile
+src/main.c:9 scripts/clean.sh:0 scripts/deploy.sh:0"
 	run jq -c '.issues' map.json
 	assert_output '[]'
 }
 
 @test "the audit scripts default to loom's own sources" {
 	sh "$AUDIT/map.sh" >map.json
-	run jq -r '.results.root, (.results.files.c | index("lib/util.c") != null),
-	    (.results.files.sh | index("cmd/loom") != null)' map.json
+	run jq -r '.results | .root, (.files.c | index("lib/util.c") != null),
+	    (.files.sh | index("cmd/loom") != null)' map.json
 	assert_output "$TOP
 true
 true"
@@ -179,17 +190,29 @@ true"
 parse.c run.c"
 }
 
+@test "LOOM_AUDIT_EXCLUDE names the directories to skip" {
+	LOOM_AUDIT_EXCLUDE="scripts .git" LOOM_AUDIT_DIR="$FIX" \
+	    sh "$AUDIT/map.sh" >map.json
+	run jq -c '.results.files | [(.c | length), .sh]' map.json
+	assert_output '[5,[]]'
+}
+
 @test "aggregate.sh sums the findings up without repeating them" {
-	for t in risky shellcheck libs; do
-		audit "$t"
-	done
+	audit risky
+	jq -n '{task_id: "other", issues: [{severity: "info", message: "i",
+	    file: "src/run.c", line: 1}, {severity: "odd", message: "o"}]}' \
+	    >other.json
 	LOOM_TASK_ID=sum LOOM_DEPS="$(printf '%s\n' "$PWD/risky.json" \
-	    "$PWD/shellcheck.json" "$PWD/libs.json")" \
-	    sh "$AUDIT/aggregate.sh" >sum.json
-	run jq -c '(.results | [.total, .by_severity, .by_task,
-	    .worst_files[0]]), .issues' sum.json
-	assert_output '[11,{"critical":1,"high":2,"medium":3,"low":4,"info":1},{"risky":6,"shellcheck":3,"libs":2},{"file":"src/parse.c","findings":4,"worst":"critical"}]
-[]'
+	    "$PWD/other.json")" sh "$AUDIT/aggregate.sh" >sum.json
+	run jq -c '.results | .total, .by_severity, .by_task, .worst_files[]' \
+	    sum.json
+	assert_output '8
+{"critical":1,"high":2,"medium":2,"low":1,"info":1,"odd":1}
+{"risky":6,"other":2}
+{"file":"src/parse.c","findings":4,"worst":"critical"}
+{"file":"src/run.c","findings":3,"worst":"high"}'
+	run jq -c .issues sum.json
+	assert_output '[]'
 }
 
 @test "the clean files yield no finding from any audit" {
@@ -213,7 +236,7 @@ parse.c run.c"
 	assert_output --partial "critical"
 	run jq -r 'select(.type == "merge") | .verdict' loom/logs/round_1.ndjson
 	assert_output DONE
-	run jq -r 'select(.type == "merge") | .findings[]
+	run jq -r 'select(.type == "merge") | .findings[] | '"$NOTPENDING"'
 	    | "\(.severity) \(.file) \(.line)"' loom/logs/round_1.ndjson
 	assert_success
 	printf '%s\n' "$PLANTED" | cut -d' ' -f2- | sort >want

@@ -3,15 +3,17 @@
 # UTF-8 in every field of every input form; ids that look like paths or
 # options; huge fields; huge plans; long chains.  Each must give the right
 # result or a clear error (exit 1, "loom-NAME: FILE:LINE: ..."), never a
-# crash (exit >= 128), a hang (everything runs under timeout) or a file
-# written outside the work directory (commands run in run/, inputs live
-# in in/, and what changed is listed at the end of each test).
+# crash (exit >= 128), a hang (timeout(1), or bats' BATS_TEST_TIMEOUT) or
+# a file written outside the work directory (commands run in run/, inputs
+# live in in/, and what changed is listed at the end of each test).
 
 load test_helper
 bats_require_minimum_version 1.5.0
 
-# Seconds any one command may take before it counts as a hang.
+# Seconds any one command may take before it counts as a hang, and any
+# one test (the tables run their many small commands without timeout).
 T=20
+BATS_TEST_TIMEOUT=300
 
 setup() {
 	mkdir -p "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/run"
@@ -113,10 +115,15 @@ path_slash a/b
 path_dot .
 env_ref $LOOM_TASK_ID'
 
-FIELDS='id description requires role outputs_to run intent note'
+FIELDS='id requires description run intent note role outputs_to'
 
 # Fields whose every string value must be accepted and kept as given.
 KEEP='description run intent note'
+
+# Each value is first tried in all the fields of ALL at once, and only
+# when that is refused in each alone; the other fields, where refusing
+# most values is right (role, outputs_to), are always tried alone.
+ALL='id requires description run intent note'
 
 # hand_ok FIELD VALUE: the hand-written format can carry VALUE in FIELD
 # (one line, no blanks at the ends; ids and capabilities are words).
@@ -137,36 +144,37 @@ hand_ok() {
 	return 0
 }
 
-# mkplan FORM FIELD VALUE: a two-task plan in FORM (json, py, hand), task
-# a and task b depending on it, with VALUE in FIELD.
+# mkplan FORM FIELDS VALUE: a two-task plan in FORM (json, py, hand),
+# task a and task b depending on it, with VALUE in each of FIELDS
+# (written as the literal $LIT in JSON and Python).
 mkplan() {
-	local form=$1 field=$2 v=$3 lit id='"a"' desc='"first"' req='"x"'
-	local extra='' intent='"i"'
+	local form=$1 v=$3 lit id='"a"' desc='"first"' req='"x"' f
+	local extra='' intent='"i"' fields=" $2 "
 
 	if [ "$form" = hand ]; then
 		id=a
-		[ "$field" = id ] && id=$v
-		printf '@intent: %s\n' "$([ "$field" = intent ] && \
+		[[ $fields = *" id "* ]] && id=$v
+		printf '@intent: %s\n' "$([[ $fields = *" intent "* ]] &&
 		    printf '%s' "$v" || echo i)"
 		printf '%s: | %s\n\trequires: %s\n' "$id" \
-		    "$([ "$field" = description ] && printf '%s' "$v" ||
+		    "$([[ $fields = *" description "* ]] && printf '%s' "$v" ||
 		    echo first)" \
-		    "$([ "$field" = requires ] && printf '%s' "$v" || echo x)"
-		case $field in
-		role | outputs_to | run)
-			printf '\t%s: %s\n' "$field" "$v" ;;
-		esac
+		    "$([[ $fields = *" requires "* ]] && printf '%s' "$v" ||
+		    echo x)"
+		for f in role outputs_to run; do
+			[[ $fields = *" $f "* ]] && printf '\t%s: %s\n' "$f" "$v"
+		done
 		printf 'b: %s | second\n' "$id"
-		return
+		return 0
 	fi
-	lit=$(printf '%s' "$v" | enc "$form")
-	case $field in
-	id)	id=$lit ;;
-	description) desc=$lit ;;
-	requires) req=$lit ;;
-	intent)	intent=$lit ;;
-	*)	extra=", \"$field\": $lit" ;;
-	esac
+	lit=$LIT
+	[[ $fields = *" id "* ]] && id=$lit
+	[[ $fields = *" description "* ]] && desc=$lit
+	[[ $fields = *" requires "* ]] && req=$lit
+	[[ $fields = *" intent "* ]] && intent=$lit
+	for f in role outputs_to run note; do
+		[[ $fields = *" $f "* ]] && extra="$extra, \"$f\": $lit"
+	done
 	if [ "$form" = json ]; then
 		printf '{"type": "plan", "intent": %s}\n' "$intent"
 		printf '{"type": "task", "id": %s, "description": %s, ' \
@@ -185,10 +193,11 @@ mkplan() {
 	fi
 }
 
-# check: every case kept in $IN/c, N.want ({"form", "field", "name",
+# check: every case kept in $IN/c, N.want ({"form", "fields", "name",
 # "want"}) beside N.out (what loom-levels wrote), checked in one jq run
-# (jq takes a tenth of a second to start): the value came through as
-# jq reads it (invalid UTF-8 replaced the same way) and b is at level 1.
+# (jq takes a tenth of a second to start): in each field the value came
+# through as jq reads it (invalid UTF-8 replaced the same way), and b is
+# at level 1.
 check() {
 	jq -rn '
 	[inputs | {f: (input_filename | sub("\\.(want|out)$"; "")), r: .}]
@@ -196,54 +205,81 @@ check() {
 	| ($rs[] | select(.type == "want")) as $w
 	| ($rs | map(select(.type != "want"))) as $out
 	| ($out[] | select(.type == "task" and .depends_on == [])) as $a
-	| (if $w.field == "intent" then
+	| ([$out[] | select(.type == "task" and .depends_on != [])][0]) as $b
+	| $w.fields[] as $field
+	| (if $field == "intent" then
 		$out[] | select(.type == "plan") | .intent
-	   elif $w.field == "requires" then $a.requires[0]
-	   else $a[$w.field] end) as $got
-	| ([$out[] | select(.id == "b") | .level] | first) as $lvl
-	| select($got != $w.want or $lvl != 1)
-	| "\($w.form) \($w.field)=\($w.name): got \($got | tojson) at" +
-	    " level \($lvl), want \($w.want | tojson)"' "$IN"/c/*
+	   elif $field == "requires" then $a.requires[0]
+	   else $a[$field] end) as $got
+	| select($got != $w.want or $b.level != 1 or $b.depends_on != [$a.id])
+	| "\($w.form) \($field)=\($w.name): got \($got | tojson), b at" +
+	    " \($b | tojson), want \($w.want | tojson)"' "$IN"/c/*
+}
+
+# try FORM NAME VALUE FIELDS: VALUE in FIELDS through loom-parse and
+# loom-levels; returns 0 when it came through (kept for check), 2 when it
+# was refused cleanly, 1 when it failed otherwise.
+try() {
+	local form=$1 name=$2 v=$3 fields=$4 what="$1 $4=$2" st
+
+	n=$((n + 1))
+	mkplan "$form" "$fields" "$v" > "$IN/plan.$form"
+	loom-parse "$IN/plan.$form" > "$IN/parsed" 2> "$IN/err" && st=0 ||
+	    st=$?
+	sane "loom-parse $what" $st "$IN/parsed" "$IN/err" || return 1
+	if [ $st -eq 0 ]; then
+		loom-levels "$IN/parsed" > "$IN/c/$n.out" 2> "$IN/err" &&
+		    st=0 || st=$?
+		sane "loom-levels $what" $st "$IN/c/$n.out" "$IN/err" ||
+		    return 1
+	fi
+	if [ $st -ne 0 ]; then
+		rm -f "$IN/c/$n.out"
+		echo "$what: $(cat "$IN/err")" >> "$IN/refused"
+		return 2
+	fi
+	printf '{"type": "want", "form": "%s", "fields": ["%s"], ' \
+	    "$form" "${fields// /\", \"}" > "$IN/c/$n.want"
+	printf '"name": "%s", "want": %s}\n' "$name" "$want" \
+	    >> "$IN/c/$n.want"
 }
 
 # hostile FORM: every value in every field of FORM through loom-parse and
 # loom-levels.
 hostile() {
-	local form=$1 name raw v field want n=0 st
+	local form=$1 name raw v field want n=0 all alone f rc
 
 	mkdir -p "$IN/c"
+	: > "$IN/refused"
 	while read -r name raw; do
 		v=$(printf '%b.' "$raw")
 		v=${v%.}
 		want=$(printf '%s' "$v" | enc json)
-		for field in $FIELDS; do
-			[ "$form" = hand ] && ! hand_ok "$field" "$v" && continue
-			n=$((n + 1))
-			mkplan "$form" "$field" "$v" > "$IN/plan.$form"
-			timeout $T loom-parse "$IN/plan.$form" > "$IN/parsed" \
-			    2> "$IN/err" && st=0 || st=$?
-			sane "loom-parse $form $field=$name" $st \
-			    "$IN/parsed" "$IN/err" || return 1
-			[ $st -eq 0 ] && { timeout $T loom-levels "$IN/parsed" \
-			    > "$IN/c/$n.out" 2> "$IN/err" && st=0 || st=$?
-			    sane "loom-levels $form $field=$name" $st \
-			    "$IN/c/$n.out" "$IN/err" || return 1; }
-			if [ $st -ne 0 ]; then
-				case " $KEEP " in *" $field "*)
-					echo "$form $field=$name refused:" \
-					    "$(cat "$IN/err")"
-					return 1 ;;
-				esac
-				rm -f "$IN/c/$n.out"
-				continue
+		LIT=$want
+		[ "$form" = py ] && LIT=$(printf '%s' "$v" | enc py)
+		all='' alone=''
+		for f in $FIELDS; do
+			[ "$form" = hand ] && ! hand_ok "$f" "$v" && continue
+			case " $ALL " in
+			*" $f "*) all="$all $f" ;;
+			*) alone="$alone $f" ;;
+			esac
+		done
+		rc=2
+		[ -z "$all" ] || { try "$form" "$name" "$v" "${all# }" &&
+		    rc=0 || rc=$?; }
+		[ $rc -eq 1 ] && return 1
+		[ $rc -eq 2 ] && alone="$all $alone"
+		for f in $alone; do
+			try "$form" "$name" "$v" "$f" && rc=0 || rc=$?
+			[ $rc -eq 1 ] && return 1
+			if [ $rc -eq 2 ] && [[ " $KEEP " = *" $f "* ]]; then
+				echo "$form $f=$name refused: $(cat "$IN/err")"
+				return 1
 			fi
-			printf '{"type": "want", "form": "%s", "field": "%s", ' \
-			    "$form" "$field" > "$IN/c/$n.want"
-			printf '"name": "%s", "want": %s}\n' "$name" "$want" \
-			    >> "$IN/c/$n.want"
 		done
 	done <<< "$VALUES"
-	echo "# $form: $n cases, $(ls "$IN/c" | grep -c out) accepted" >&3
+	echo "# $form: $n plans, $(grep -c . "$IN/refused") refused" >&3
 	run check
 	assert_output ''
 }
@@ -349,8 +385,8 @@ task() {
 		printf "\"task %d\",\"requires\":[],\"depends_on\":[", i
 		if (i > 0) printf "\"t%d\"", int((i - 1) / 2)
 		print "]}" } }' > "$IN/plan.ndjson"
-	timeout 60 loom-parse "$IN/plan.ndjson" > "$IN/parsed"
-	timeout 60 loom-levels "$IN/parsed" > "$IN/out"
+	timeout 120 loom-parse "$IN/plan.ndjson" > "$IN/parsed"
+	timeout 120 loom-levels "$IN/parsed" > "$IN/out"
 	run awk -F'"level":' '/"type":"task"/ { split($2, a, ","); n[a[1]]++ }
 	    END { for (l = 0; l in n; l++) printf "%d:%d ", l, n[l] }' \
 	    "$IN/out"
@@ -360,18 +396,6 @@ task() {
 	assert_output --partial '"id":"t99999",'
 	assert_output --partial '"level":16,'
 	assert_output --partial '"agent":"general_100000",'
-}
-
-@test "100,000 hand-written tasks through loom-parse | loom-levels" {
-	awk 'BEGIN { for (i = 0; i < 100000; i++)
-		printf "t%d: %s ; true\n", i, i ? "t" int((i - 1) / 2) : "" }' \
-	    > "$IN/plan.loom"
-	timeout 60 loom-parse "$IN/plan.loom" | timeout 60 loom-levels \
-	    > "$IN/out"
-	run grep -c '"type":"task"' "$IN/out"
-	assert_output 100000
-	run grep -c '"level":16,' "$IN/out"
-	assert_output 34465
 }
 
 @test "one task with 10,000 dependencies" {
@@ -384,7 +408,8 @@ task() {
 	runs "loom-levels" loom-levels "$IN/parsed"
 	assert_equal "$st" 0
 	run tail -1 "$IN/out"
-	assert_output --regexp '^\{"type":"task","id":"z",.*"depends_on":\["d0","d1",.*,"d9999"\],.*"level":1,'
+	assert_output --regexp \
+	    '^\{"type":"task","id":"z",.*\["d0","d1",.*,"d9999"\],.*"level":1,'
 	run jq -r 'select(.id == "z") | .depends_on | length' "$IN/out"
 	assert_output 10000
 }
@@ -454,4 +479,187 @@ spawn_ids() {
 
 @test "spawn: hostile ids reach --agent only through LOOM_TASK_ID" {
 	spawn_ids agent
+}
+
+@test "numbers at the ends of a double in timeout, retries and estimate" {
+	local kv
+
+	# Under a build with -fsanitize=float-cast-overflow, converting one
+	# of these to long or int is undefined behaviour, and aborts.
+	for kv in '"retries":1e300' '"retries":1e19' '"retries":9.3e18' \
+	    '"timeout":1e300' '"timeout":1.7976931348623157e308' \
+	    '"timeout":3e9' '"estimate":1e300' '"estimate":5e-324'; do
+		task '"a"' '' | sed "s/}\$/,\"run\":\"true\",$kv}/" \
+		    > "$IN/n.json"
+		runs "loom-parse $kv" loom-parse "$IN/n.json"
+		[ $st -eq 0 ] || continue
+		mv "$IN/out" "$IN/parsed"
+		runs "loom-levels $kv" loom-levels "$IN/parsed"
+		[ $st -eq 0 ] || continue
+		mv "$IN/out" "$IN/levels"
+		timeout $T loom-spawn --no-progress "$IN/levels" > "$IN/out" \
+		    2> "$IN/err" && st=0 || st=$?
+		[ $st -eq 0 ] || { echo "loom-spawn $kv: exit $st"; cat \
+		    "$IN/err"; return 1; }
+		grep -q '"type":"result","id":"a",.*"status":"ok"' "$IN/out"
+	done
+}
+
+@test "ids with markup are drawn as text in Mermaid" {
+	{ task '"<img src=x onerror=alert(1)>"' ''; task '"#amp;"' ''; } \
+	    > "$IN/m.json"
+	loom-parse "$IN/m.json" > "$IN/parsed"
+	runs "loom-levels -d mermaid" loom-levels -d mermaid "$IN/parsed"
+	assert_equal "$st" 0
+	# Mermaid renders labels as HTML and reads #NAME; as an entity:
+	# the only markup left is the <br/> loom puts before the agent.
+	run sed 's/<br\/>//g' "$IN/out"
+	refute_output --partial '<'
+	refute_output --partial '#amp;'
+}
+
+@test "spawn: outputs_to naming loom's own files loses nothing" {
+	skip "loom-spawn lets a task's output replace them (requests.md 18:03)"
+	local o
+
+	for o in loom/journal.ndjson loom/plan.json loom/logs/general_2.log; do
+		rm -rf loom
+		printf 'a: ; echo hi\n\toutputs_to: %s\nb: a ; echo b\n' \
+		    "$o" > "$IN/o.loom"
+		loom-parse "$IN/o.loom" | loom-levels > "$IN/levels"
+		timeout $T loom-spawn --no-progress "$IN/levels" \
+		    > "$IN/out" 2> "$IN/err" && st=0 || st=$?
+		if [ $st -ne 0 ]; then
+			# Refused before anything ran.
+			sane "loom-spawn outputs_to=$o" $st "$IN/out" "$IN/err"
+			continue
+		fi
+		# Or run, and every file holds what it should.
+		[ "$(cat "$o")" = hi ] ||
+		    { echo "$o: output lost: $(head -c 100 "$o")"; return 1; }
+		[ "$(grep -c '"type":"result"' loom/journal.ndjson)" = 2 ] ||
+		    { echo "$o: the journal was overwritten"; return 1; }
+		[ "$(cat loom/logs/general_2.log)" = '' ] &&
+		    jq -e '.tasks | length == 2' loom/plan.json > /dev/null ||
+		    { echo "$o: the plan or a log was overwritten"; return 1; }
+	done
+}
+
+@test "spawn: an output path cannot smuggle a line into LOOM_DEPS" {
+	local o
+
+	for o in 'loom/x\n/etc/passwd' 'loom/x\r\n/etc/passwd'; do
+		rm -rf loom
+		{ printf '{"type":"task","id":"a","description":"",'
+		  printf '"requires":[],"depends_on":[],"run":"echo hi",'
+		  printf '"outputs_to":"%s"}\n' "$o"
+		  printf 'b: a ; printf "%%s\\n" "$LOOM_DEPS"\n' |
+		      loom-parse; } > "$IN/plan.ndjson"
+		runs "loom-parse $o" loom-parse "$IN/plan.ndjson"
+		[ $st -eq 0 ] || continue
+		mv "$IN/out" "$IN/parsed"
+		runs "loom-levels $o" loom-levels "$IN/parsed"
+		[ $st -eq 0 ] || continue
+		mv "$IN/out" "$IN/levels"
+		timeout $T loom-spawn --no-progress "$IN/levels" \
+		    > "$IN/out" 2> "$IN/err" && st=0 || st=$?
+		if [ $st -ne 0 ]; then
+			sane "loom-spawn outputs_to=$o" $st "$IN/out" "$IN/err"
+			continue
+		fi
+		run cat loom/outputs/general_2.json
+		assert_equal "${#lines[@]}" 1
+	done
+}
+
+@test "messages quoting hostile bytes carry no control characters" {
+	skip "hand.c's q() lets DEL through (requests.md 18:08)"
+	local s
+
+	for s in 'a: | x\n\tk\033[2Jey: v\n' 'a: | x\n\tk\177ey: v\n' \
+	    'a: | x\n\ttimeout: 5\033]0;t\007\n' 'a: | x\n\tretries: \177\n' \
+	    'http://\033[2J\n' 'x = [1, \033]\n' \
+	    "$(task '"a\\u001b"' '' | sed 's/}$/,"role":"\\u007f"}/')\n"; do
+		printf "$s" > "$IN/e"
+		runs "loom-parse <<$s>>" loom-parse "$IN/e"
+		[ $st -eq 1 ] && continue
+		mv "$IN/out" "$IN/parsed"
+		runs "loom-levels <<$s>>" loom-levels "$IN/parsed"
+		assert_equal "$st" 1
+	done
+}
+
+@test "hostile task outputs through loom-merge and loom-report" {
+	skip "loom-report writes controls from outputs (requests.md 18:12)"
+	local f
+
+	printf '%s' '{"task_id":"a","completed":true,"issues":[{"severity":' \
+	    '"high","message":"\u001b[2J\u001b]0;t\u0007 $(touch pwned) ' \
+	    '<script>x</script> &amp;"}],"results":{"summary":' \
+	    '"\u001b[31mred\u007f"}}' > "$IN/a"
+	printf 'plain \033[2J text \377\376 $(touch pwned) `touch pwned`\n' \
+	    > "$IN/b"
+	printf 'x = {"issues": ["\\x1b[2Jpy \\x9b2J"]}\n' > "$IN/c"
+	printf '{"issues": [{"severity": "\\u001b[1mcritical", "message": 1}]}' \
+	    > "$IN/d"
+	for f in a b c d; do
+		printf '%s: ; cat "$IN/%s"\n' $f $f
+	done > "$IN/plan.loom"
+	export IN
+	loom-parse "$IN/plan.loom" | loom-levels > "$IN/levels"
+	runs "loom-spawn" loom-spawn --no-progress "$IN/levels"
+	assert_equal "$st" 0
+	mv "$IN/out" "$IN/spawned"
+	runs "loom-merge" loom-merge "$IN/spawned"
+	assert_equal "$st" 0
+	mv "$IN/out" "$IN/merged"
+	for f in text markdown json svg html; do
+		runs "loom-report -f $f" loom-report -f "$f" "$IN/merged"
+		assert_equal "$st" 0
+		# What goes to a terminal or a browser carries no controls.
+		if LC_ALL=C tr -d '\n\t' < "$IN/out" |
+		    LC_ALL=C grep -q '[[:cntrl:]]'; then
+			echo "loom-report -f $f writes control characters:"
+			LC_ALL=C grep -n '[[:cntrl:]]' "$IN/out" | cat -v
+			return 1
+		fi
+	done
+	run grep -c '<script>' "$IN/out"
+	assert_output 0
+}
+
+@test "a file holding only a byte-order mark is empty input" {
+	local s
+
+	# Under make check SANITIZE=1 this was a memcpy to NULL (fuzz_reader).
+	for s in '\357\273\277' '\357\273\277\n' '\357\273\277\r\n'; do
+		printf "$s" > "$IN/bom"
+		for p in loom-parse loom-levels; do
+			runs "$p <<$s>>" $p "$IN/bom"
+			assert_equal "$st" 0
+			assert_equal "$(cat "$IN/out")" ''
+		done
+	done
+}
+
+@test "spawn: hand-made records with hostile agents and paths are refused" {
+	local kv
+
+	for kv in '"agent":"../../pwned"' '"agent":"a/b"' '"agent":"-rf"' \
+	    '"outputs_to":"../pwned"' '"outputs_to":"/tmp/pwned"' \
+	    '"outputs_to":"loom/../../pwned"' '"outputs_to":"loom/a\nb"' \
+	    '"role":"$(touch pwned)"' '"level":-1' '"level":1.5' \
+	    '"level":"0"' '"run":["touch","pwned"]'; do
+		rm -rf loom
+		printf '{"type":"task","id":"a","description":"",' > "$IN/r"
+		printf '"requires":[],"depends_on":[],"run":"echo hi",' \
+		    >> "$IN/r"
+		printf '"level":0,"role":"general","agent":"general_1",' \
+		    >> "$IN/r"
+		printf '"outputs_to":"loom/outputs/a.json",%s}\n' "$kv" \
+		    >> "$IN/r"
+		runs "loom-spawn $kv" loom-spawn --no-progress "$IN/r"
+		assert_equal "$st" 1
+		[ ! -e /tmp/pwned ]
+	done
 }

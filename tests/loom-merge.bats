@@ -58,7 +58,7 @@ seed() {
 	    ([.tasks[].format] | unique), .next_plan]' merge.json
 	assert_output '["ITERATE",12,{"critical":3,"high":0,"medium":5,"low":4,"info":0},["map_auth_surface","audit_auth_flow","audit_input_validation","audit_dependencies","aggregate_findings"],["python"],"loom/compiled_v2.json"]'
 	run jq -c '.patches' merge.json
-	assert_output '[{"task":"map_auth_surface","action":"add_context","key":"auth_surface_map","value":{"files":4,"endpoints":4,"dependencies":3},"status":"applied"}]'
+	assert_output '[{"from":"map_auth_surface","action":"add_context","key":"auth_surface_map","value":{"files":4,"endpoints":4,"dependencies":3},"status":"applied"}]'
 	run jq -c '[.findings[] | .task] | group_by(.) | map([.[0], length])' merge.json
 	assert_output '[["audit_auth_flow",3],["audit_dependencies",4],["audit_input_validation",5]]'
 	run jq -c '[.version, .context.auth_surface_map]' loom/compiled_v2.json
@@ -267,7 +267,7 @@ TABLE
 	pair '{"action":"add_context"}'
 	merged
 	run jq -c '[.verdict, .patches]' merge.json
-	assert_output '["CONVERGED",[{"task":"a","status":"rejected","reason":"prompt_patches is not a list"}]]'
+	assert_output '["CONVERGED",[{"from":"a","status":"rejected","reason":"prompt_patches is not a list"}]]'
 }
 
 @test "two tasks setting one context key differently: a conflict, both kept" {
@@ -417,6 +417,14 @@ if you ask me, it is fine
 x == y is what we checked
 import nothing
 TABLE
+}
+
+@test "an output path that is a directory is reported, not read" {
+	{ task a; result a; } > in
+	mkdir -p loom/outputs/a.json
+	run --separate-stderr loom-merge in
+	assert_success
+	assert_equal "$stderr" 'loom-merge: loom/outputs/a.json: Is a directory (output of task "a")'
 }
 
 @test "a failed task's output is not read" {

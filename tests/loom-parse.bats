@@ -186,6 +186,15 @@ EOF
 	rejects in.bom '\xef\xbb\xbf\0' 1 'in.bom:1: NUL byte in input'
 }
 
+@test "an RS byte in JSON is refused, not a crash in libjq" {
+	rejects in.json '{"id": "a",\n\x1e"x": 1}\n' 1 \
+	    'in.json:2: invalid JSON: record separator byte (\x1e)'
+	rejects in.json '["\x1e"]\n' 1 \
+	    'in.json:1: invalid JSON: record separator byte (\x1e)'
+	accepts in.loom 'a: | x\x1ey\n' \
+	    '{"type":"task","id":"a","description":"x\u001ey","requires":[],"depends_on":[]}'
+}
+
 @test "a string escape for NUL cannot smuggle a path or an id" {
 	rejects in.json '{"id": "a", "outputs_to": "x\\u0000/../../etc"}\n' 1 \
 	    'in.json:1: task "a": "outputs_to" holds a NUL byte'
@@ -585,4 +594,28 @@ EOF
 	chmod u+w ro
 	assert_failure 2
 	assert_equal "$(cat ro/out)" "old"
+}
+
+@test "-o into a directory that does not exist exits 2 and writes nothing" {
+	run --separate-stderr loom-parse -o nodir/out "$F/audit.loom"
+	assert_failure 2
+	assert_equal "$output" ""
+	assert_equal "$stderr" 'loom-parse: nodir/out: No such file or directory'
+	[ ! -e nodir ]
+}
+
+@test "-o may name one of its own inputs: all is read before writing" {
+	cp "$F/audit.loom" plan
+	run loom-parse -o plan plan
+	assert_success
+	cmp plan "$F/audit.expected"
+}
+
+@test "Python: the seed's agent output file reads as plain data" {
+	run loom-parse "$F/architect_1.py"
+	assert_success
+	run jq -c '[.type, .task_id, .iteration, .completed,
+	    (.results.entry_points | length), .results.external_deps[1],
+	    .prompt_patches[0].value.endpoints]' <<< "$output"
+	assert_output '["plan","map_auth_surface",1,true,4,"PyJWT",4]'
 }

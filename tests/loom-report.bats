@@ -161,6 +161,24 @@ png_size() {
 	assert_output '[40,70,60,1.75,1.5,["b"]]'
 }
 
+@test "level by level runs each level on the run's slots, longest first" {
+	{ for t in a b c d; do task $t '[]' 0; done
+	  result a ok 0 10; result b ok 0 10; result c ok 10 20; result d ok 10 20; } > in
+	run loom-report -f json in
+	run jq -c '[.run.slots, .run.wall, .run.level_by_level, .run.speedup_over_levels]' <<<"$output"
+	assert_output '[2,20,20,1]'
+	# 5 4 3 3 3 on two slots: 5+3 and 4+3+3, so 10, not 5.
+	{ for t in a b c d e; do task $t '[]' 0; done
+	  result a ok 0 5; result b ok 0 4; result c ok 4 7; result d ok 5 8
+	  result e ok 7 10; } > in
+	run loom-report -f json in
+	run jq -c '[.run.slots, .run.level_by_level]' <<<"$output"
+	assert_output '[2,10]'
+	run loom-report -f json -j 5 in
+	run jq -c '[.run.slots, .run.level_by_level]' <<<"$output"
+	assert_output '[5,5]'
+}
+
 @test "--jobs sets the slots the busy figure is measured against" {
 	audit
 	run loom-report -f json -j 5 stream
@@ -188,6 +206,43 @@ png_size() {
 	run loom-report stream
 	assert_line '  the patches changed the plan'
 	assert_line '  next plan: loom/compiled_v2.json'
+}
+
+@test "the patches, with why each was not applied" {
+	mkdir -p loom/outputs
+	printf '{"type":"task","id":"a","outputs_to":"loom/outputs/a.json"}\n{"type":"result","id":"a","status":"ok"}\n' > in
+	echo '{"completed":true,"prompt_patches":[{"action":"add_context","key":"k","value":1},{"action":"update_task","task_id":"zz","field":"description","new_value":"x"},{"action":"add_task","task":{"id":"a","description":"other"}}]}' > loom/outputs/a.json
+	loom-merge in > stream
+	run loom-report stream
+	assert_line '  applied   add_context k [a]'
+	assert_line '  rejected  update_task zz.description [a]: no task "zz"'
+	assert_line '  rejected  add_task a [a]: task "a" exists'
+	run loom-report -f md stream
+	assert_line '| rejected | update_task zz.description | a | no task "zz" |'
+	run loom-report -f json stream
+	run jq -c '[.patch_counts, (.patches | length)]' <<<"$output"
+	assert_output '[{"applied":1,"rejected":2},3]'
+}
+
+@test "control characters from outputs never reach a terminal or a document" {
+	mkdir -p loom/outputs
+	printf '{"type":"task","id":"a","outputs_to":"loom/outputs/a.json"}\n{"type":"result","id":"a","status":"ok"}\n' > in
+	printf '%s' '{"completed":true,"issues":[{"severity":"\u001b[1mcritical","message":"\u001b[2J\u001b]0;t\u0007 <script>x</script>\u009b2J","file":"a\tb"}],' \
+	    '"prompt_patches":[{"action":"add_context","key":"\u001b[31m","value":1}]}' > loom/outputs/a.json
+	loom-merge in > stream
+	for f in text markdown svg html; do
+		loom-report -f $f stream > out
+		run env LC_ALL=C grep -c '[[:cntrl:]]' <(tr -d '\n' < out)
+		assert_output 0
+		run grep -c $'\xc2\x9b' out
+		assert_output 0
+	done
+	run loom-report stream
+	assert_line '  \x1b[1mcritical \x1b[2J\x1b]0;t\x07 <script>x</script>\u009b2J (a\tb) [a]'
+	run grep -c '<script>' <(loom-report -f html stream)
+	assert_output 0
+	loom-report -f svg stream | rsvg-convert -o t.png
+	[ -s t.png ]
 }
 
 @test "without usage in the outputs there is no tokens section" {

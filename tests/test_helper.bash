@@ -23,3 +23,9 @@ jqs() {
 export ASAN_OPTIONS="detect_leaks=1:fast_unwind_on_malloc=0"
 export LSAN_OPTIONS="suppressions=$TOP/tests/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+
+# Set when bin/ was built with SANITIZE=1: scale tests may cut their
+# size, since every allocation under ASan walks the stack.
+LOOM_SANITIZED=""
+grep -q fsanitize "$TOP/build/flags" 2>/dev/null && LOOM_SANITIZED=1
+export LOOM_SANITIZED

@@ -3,8 +3,10 @@
 # a fresh copy of its seed corpus (tests/fuzz/corpus/NAME), in DIR/NAME,
 # and prints per reader the executions and the crashes found.  After a
 # crash the fuzzer is started again for the time left, so one run can
-# count several; each crashing input is kept in DIR/NAME/ and named in
-# the output.  Exits 1 when any reader crashed.  Called by `make fuzz`.
+# count several ("crashes"; the same input found again counts again);
+# each distinct crashing input is kept in DIR/NAME/ ("inputs") and
+# named in the output.  Exits 1 when any reader crashed.  Called by
+# `make fuzz`.
 
 dir=$1
 secs=$2
@@ -19,7 +21,7 @@ ASAN_OPTIONS="fast_unwind_on_malloc=0:${ASAN_OPTIONS:-}"
 LSAN_OPTIONS="suppressions=$here/../lsan.supp:print_suppressions=0"
 export ASAN_OPTIONS LSAN_OPTIONS
 
-printf '%-8s %12s %8s %8s\n' reader executions crashes seconds
+printf '%-8s %12s %8s %8s %8s\n' reader executions crashes inputs seconds
 for f in "$@"; do
 	name=${f##*/fuzz_}
 	work=$dir/$name
@@ -48,8 +50,9 @@ for f in "$@"; do
 		left=$((secs - ($(date +%s) - start)))
 	done
 	[ "$crashes" -gt 0 ] && status=1
-	printf '%-8s %12d %8d %8d\n' "$name" "$execs" "$crashes" \
-	    $(($(date +%s) - start))
+	inputs=$(ls "$work" | grep -cE '^(crash|leak|timeout|oom)-')
+	printf '%-8s %12d %8d %8d %8d\n' "$name" "$execs" "$crashes" \
+	    "$inputs" $(($(date +%s) - start))
 	for a in "$work"/crash-* "$work"/leak-* "$work"/timeout-* \
 	    "$work"/oom-*; do
 		[ -e "$a" ] && echo "  $name: input kept in $a" >&2

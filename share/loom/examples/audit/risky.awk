@@ -1,6 +1,6 @@
 # risky.awk: the scanner behind risky.sh.  Reads one C file (its name in
-# the variable file) and prints one finding a line: severity, file, line,
-# message and fix, separated by tabs.
+# the variable file, else $AUDIT_FILE) and prints one finding a line:
+# severity, file, line, message and fix, separated by tabs.
 
 # strip: the code of one line with comments removed and the contents of
 # string and character constants dropped ("..." becomes "").  The state
@@ -87,11 +87,12 @@ function checked(text, var,    v, e) {
 	return text ~ ("(!|==|!=)[ \t(]*" v e) ||
 	    text ~ ("(^|[^A-Za-z0-9_>.])" v "[ \t)]*(==|!=|&&|\\|\\||\\?)") ||
 	    text ~ ("(if|while|assert)[ \t]*\\([ \t(]*" v "[ \t)]*\\)") ||
+	    text ~ ("(&&|\\|\\|)[ \t(]*" v "[ \t)]*(\\)|&&|\\|\\||$)") ||
 	    text ~ ("return[ \t(]*" v "[ \t)]*;")
 }
 
-# Allocation results waiting for a check: variable, line and function
-# name of each, and how many more code lines to watch it for.  The first
+# Allocation results waiting for a check: variable, line and the call
+# of each, and how many more code lines to watch it for.  The first
 # line after the allocation that mentions the variable decides: a test
 # against NULL (or returning it) is fine, any other use is a finding.  Not
 # mentioned within 30 code lines, or by the end of the function: nothing
@@ -121,6 +122,8 @@ function forget(k) {
 }
 
 BEGIN {
+	if (file == "")
+		file = ENVIRON["AUDIT_FILE"]
 	state = ""
 	# a string constant, maybe split: "" "" (contents are dropped)
 	str = "[ \t]*\"\"([ \t]*\"\")*[ \t]*"
@@ -201,6 +204,9 @@ BEGIN {
 		alloc = a
 		sub(/[ \t]*\($/, "", alloc)
 		sub(/.*[^a-z]/, "", alloc)
+		# (x = malloc(n)) == NULL, the test maybe begun a line above
+		if (pre ~ /\([ \t]*$/ && post ~ /(==|!=)[ \t]*(NULL|0)/)
+			pre = pre "if ("
 		if (pre !~ /(if|while)[ \t]*\(/ && !checked(post, v)) {
 			pvar[FNR] = v
 			pline[FNR] = FNR

@@ -18,7 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 audit_files c >"$tmp/files"
 
 while IFS= read -r f; do
-	awk -v file="$f" -f "$AUDIT_LIB/risky.awk" "$f"
+	AUDIT_FILE=$f awk -f "$AUDIT_LIB/risky.awk" <"$f"
 done <"$tmp/files" >"$tmp/tsv"
 audit_tsv <"$tmp/tsv" >"$tmp/issues"
 

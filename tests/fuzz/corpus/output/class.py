@@ -1,0 +1,3 @@
+class Output:
+    task_id = "a"
+    issues = [{"severity": "low", "message": "m"}]
