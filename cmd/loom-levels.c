@@ -56,6 +56,9 @@ struct levels {
 	struct loom_map	*roles;
 	uint32_t	*nextnum;	/* per role */
 	struct loom_map	*agents;	/* names given in the input */
+	struct loom_map	*outs;		/* outputs_to given, normalised */
+	uint32_t	*out_task;	/* out number -> task */
+	size_t		 capouts;
 	/* the plan and the other records, compact, in input order */
 	char		*plan;
 	long		 planline;
@@ -179,6 +182,56 @@ where(struct levels *L, size_t t, const char **filep, long *linep)
 	*linep = line;
 }
 
+/* Writes p without "." components and repeated slashes into buf, so that
+ * two spellings of one file compare equal. */
+static const char *
+normal_path(const char *p, char *buf, size_t size)
+{
+	size_t n = 0;
+	const char *c = p, *end;
+
+	while (*c != '\0' && n + 1 < size) {
+		end = strchr(c, '/');
+		if (end == NULL)
+			end = c + strlen(c);
+		if (end - c > 0 && !(end - c == 1 && *c == '.')) {
+			if (n > 0 || *p == '/')
+				buf[n++] = '/';
+			while (c < end && n + 1 < size)
+				buf[n++] = *c++;
+		}
+		c = *end == '/' ? end + 1 : end;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Remembers task t's own output path; two tasks may not share one. */
+static void
+add_output(struct levels *L, long t, const char *path, const char *file,
+    long line)
+{
+	char buf[4096];
+	const char *norm = normal_path(path, buf, sizeof(buf));
+	int isnew;
+	long k = loom_map_intern(L->outs, norm, strlen(norm), &isnew);
+
+	if (k < 0)
+		err(2, NULL);
+	if (!isnew) {
+		bad(L, file, line, "task %s writes %s, the output of task %s",
+		    loom_q(loom_graph_id(L->g, (size_t)t)), loom_q(path),
+		    loom_q(loom_graph_id(L->g, L->out_task[k])));
+		return;
+	}
+	if ((size_t)k >= L->capouts) {
+		L->capouts = L->capouts ? L->capouts * 2 : 64;
+		L->out_task = xgrow(L->out_task, L->capouts,
+		    sizeof(*L->out_task));
+	}
+	L->out_task[k] = (uint32_t)t;
+}
+
 /* Checks a task record and adds it to the graph. */
 static void
 add_task(struct levels *L, struct loom_reader *r, jv v)
@@ -282,6 +335,9 @@ add_task(struct levels *L, struct loom_reader *r, jv v)
 	if ((rn = loom_map_intern(L->roles, rolename, strlen(rolename),
 	    NULL)) < 0 || rn > UINT16_MAX)
 		errx(2, "too many roles");
+
+	if ((flags & HAS_OUTPUT) && loom_is_string(out))
+		add_output(L, t, jv_string_value(out), file, line);
 
 	raw = loom_reader_raw(r, &rawlen, &off);
 	if (memchr(raw, '\n', rawlen) != NULL)
@@ -493,6 +549,42 @@ write_task(struct levels *L, size_t t, char **buf, size_t *cap)
 	jv_free(s);
 }
 
+/* A default output path must not be a path another task names: walks
+ * the tasks in output order as the writing will, and counts clashes. */
+static size_t
+check_default_outputs(struct levels *L)
+{
+	char path[4096], norm[4096], *buf = NULL;
+	size_t i, t, cap = 0, clashes = 0;
+	const char *file;
+	long k, line;
+	jv rec;
+
+	memset(L->nextnum, 0, (loom_map_count(L->roles) + 1) *
+	    sizeof(*L->nextnum));
+	for (i = 0; i < L->g->n; i++) {
+		t = L->g->order[i];
+		rec = L->flags[t] & HAS_AGENT ? jv_parse(fetch(L, t, &buf,
+		    &cap)) : jv_null();
+		snprintf(path, sizeof(path), "%s/outputs/%s.json", L->workdir,
+		    agent_of(L, t, rec));
+		jv_free(rec);
+		if (L->flags[t] & HAS_OUTPUT)
+			continue;
+		normal_path(path, norm, sizeof(norm));
+		if ((k = loom_map_get(L->outs, norm, strlen(norm))) < 0)
+			continue;
+		where(L, t, &file, &line);
+		bad(L, file, line, "task %s would write %s, the output of "
+		    "task %s: give it an outputs_to", loom_q(loom_graph_id(
+		    L->g, t)), loom_q(path), loom_q(loom_graph_id(L->g,
+		    L->out_task[k])));
+		clashes++;
+	}
+	free(buf);
+	return clashes;
+}
+
 /* ---- drawing ---- */
 
 /* Writes an id for a drawing: Graphviz wants quotes and backslashes
@@ -569,18 +661,13 @@ draw(struct levels *L, const char *fmt)
 			}
 			putchar('\n');
 		} else if (strcmp(fmt, "dot") == 0) {
-			printf("\t\"");
-			draw_esc(loom_graph_id(g, t), fmt);
-			printf("\" [label=\"");
+			/* Nodes by number: two ids may look alike once their
+			 * control characters are drawn. */
+			printf("\tn%zu [label=\"", t);
 			draw_esc(loom_graph_id(g, t), fmt);
 			printf("\\n%s\"];\n", agents[t]);
-			for (e = g->dep_off[t]; e < g->dep_off[t + 1]; e++) {
-				printf("\t\"");
-				draw_esc(loom_graph_id(g, g->dep[e]), fmt);
-				printf("\" -> \"");
-				draw_esc(loom_graph_id(g, t), fmt);
-				printf("\";\n");
-			}
+			for (e = g->dep_off[t]; e < g->dep_off[t + 1]; e++)
+				printf("\tn%u -> n%zu;\n", g->dep[e], t);
 		} else {
 			printf("\tn%zu[\"", t);
 			draw_esc(loom_graph_id(g, t), fmt);
@@ -595,11 +682,8 @@ draw(struct levels *L, const char *fmt)
 			lv = g->level[g->order[i]];
 			printf("\t{ rank=same;");
 			for (e = i; e < g->n && g->level[g->order[e]] == lv;
-			    e++) {
-				printf(" \"");
-				draw_esc(loom_graph_id(g, g->order[e]), fmt);
-				printf("\";");
-			}
+			    e++)
+				printf(" n%u;", g->order[e]);
 			printf(" }\n");
 		}
 		printf("}\n");
@@ -639,6 +723,8 @@ cleanup(void)
 	loom_graph_free(L.g);
 	loom_map_free(L.roles);
 	loom_map_free(L.agents);
+	loom_map_free(L.outs);
+	free(L.out_task);
 }
 
 int
@@ -685,7 +771,8 @@ main(int argc, char **argv)
 	if (nfiles > UINT16_MAX)
 		errx(2, "too many files");
 	if ((L.g = loom_graph_new()) == NULL || (L.roles = loom_map_new()) ==
-	    NULL || (L.agents = loom_map_new()) == NULL)
+	    NULL || (L.agents = loom_map_new()) == NULL ||
+	    (L.outs = loom_map_new()) == NULL)
 		err(2, NULL);
 	L.files = xgrow(NULL, nfiles, sizeof(*L.files));
 	memset(L.files, 0, nfiles * sizeof(*L.files));
@@ -704,6 +791,8 @@ main(int argc, char **argv)
 
 	L.nextnum = xgrow(NULL, loom_map_count(L.roles) + 1,
 	    sizeof(*L.nextnum));
+	if (loom_map_count(L.outs) > 0 && check_default_outputs(&L) > 0)
+		exit(1);
 	memset(L.nextnum, 0, (loom_map_count(L.roles) + 1) *
 	    sizeof(*L.nextnum));
 	if (fmt != NULL)

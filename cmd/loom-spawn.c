@@ -95,6 +95,8 @@ struct job {
 	int		 timedout, cancelled;
 };
 
+static char		*adapter;	/* --agent NAME found, or NULL */
+static char		*adapter_argv[2];
 static char		**names;	/* of the input files */
 static size_t		 nnames;
 static struct rec	*recs;
@@ -212,10 +214,10 @@ take_task(struct task *tk, jv rec)
 	tk->timeout = num_field(rec, "timeout", opt.timeout, &wrong);
 	if (wrong)
 		badrec(tk, "bad timeout%s", "");
-	tk->retries = (long)num_field(rec, "retries", (double)opt.retries,
-	    &wrong);
-	if (wrong)
+	d = num_field(rec, "retries", (double)opt.retries, &wrong);
+	if (wrong || d != floor(d))
 		badrec(tk, "bad retries%s", "");
+	tk->retries = d > 1e6 || wrong ? 1000000 : (long)d;
 	tk->estimate = num_field(rec, "estimate", 1, &wrong);
 	if (wrong)
 		badrec(tk, "bad estimate%s", "");
@@ -475,6 +477,28 @@ inside(const char *wd, const char *path, char *e)
 	return in;
 }
 
+/* Canonical plan.json, journal.ndjson and logs of the work directory. */
+static char	*ours_c[3];
+
+/* 1 when path, inside the work directory, is one of loom's own files
+ * (or their temporaries) or lies under logs/. */
+static int
+own_file(const char *path)
+{
+	char e[LOOM_ERRLEN], *c;
+	size_t len;
+	int own;
+
+	if ((c = canon_cached(path, e)) == NULL)
+		return 0;
+	len = strlen(ours_c[2]);
+	own = strncmp(c, ours_c[0], strlen(ours_c[0])) == 0 ||
+	    strncmp(c, ours_c[1], strlen(ours_c[1])) == 0 ||
+	    (strncmp(c, ours_c[2], len) == 0 && c[len] == '/');
+	free(c);
+	return own;
+}
+
 static void
 check_paths(void)
 {
@@ -495,6 +519,10 @@ check_paths(void)
 		free(wd);
 		errx(1, "%s", e);
 	}
+	if ((ours_c[0] = canon(plan_path, e)) == NULL ||
+	    (ours_c[1] = canon(p, e)) == NULL ||
+	    (ours_c[2] = canon(log_dir, e)) == NULL)
+		errx(1, "%s", e);
 
 	if ((outs = loom_map_new()) == NULL ||
 	    (agents = loom_map_new()) == NULL)
@@ -506,6 +534,9 @@ check_paths(void)
 			continue;
 		if (!inside(wd, tk->out, e))
 			badrec(tk, "outputs_to: %s", e);
+		else if (own_file(tk->out))
+			badrec(tk, "outputs_to %s names one of loom's own "
+			    "files", loom_q(tk->out));
 		if ((k = loom_map_intern(outs, tk->out, strlen(tk->out),
 		    &isnew)) < 0)
 			err(2, NULL);
@@ -521,6 +552,18 @@ check_paths(void)
 		tk->log = path_plus(log_dir, "/", tk->agent, ".log");
 		if (!inside(wd, tk->log, e))
 			badrec(tk, "log: %s", e);
+	}
+	/* Nor may one task's output be another's temporary or failure. */
+	for (i = 0; i < graph->n; i++) {
+		const char *o = tasks[i].out;
+		size_t len = o != NULL ? strlen(o) : 0;
+
+		if ((len > 4 && strcmp(o + len - 4, ".tmp") == 0 &&
+		    loom_map_get(outs, o, len - 4) >= 0) ||
+		    (len > 7 && strcmp(o + len - 7, ".failed") == 0 &&
+		    loom_map_get(outs, o, len - 7) >= 0))
+			badrec(&tasks[i], "outputs_to %s is where another "
+			    "task's output is written first", loom_q(o));
 	}
 	loom_map_free(outs);
 	loom_map_free(agents);
@@ -760,15 +803,30 @@ free_env(char **env)
 }
 
 /*
- * The command a task runs: its own "run", else --agent.  The --agent
- * value is the user's own command line, used as given.
- * XXX: a later issue looks names such as "claude" up on a search path of
- * adapters; that lookup belongs here.
+ * The command a task runs: its own "run", else --agent: the adapter
+ * found for that name (run as a program, never through a shell), else
+ * the user's own command line, used as given.
  */
 static const char *
 task_command(const struct task *tk)
 {
-	return tk->run != NULL ? tk->run : opt.agent;
+	if (tk->run != NULL)
+		return tk->run;
+	return adapter != NULL ? adapter : opt.agent;
+}
+
+/* Starts the attempt's process: an adapter without a shell, else the
+ * command under /bin/sh -c. */
+static int
+launch(struct job *jb, const struct task *tk, char *e)
+{
+	const struct rec *r = &recs[tk->rec];
+
+	if (tk->run == NULL && adapter != NULL)
+		return loom_proc_exec(&jb->p, adapter_argv, jb->env,
+		    jb->outfd, jb->logfd, r->line, r->len, e);
+	return loom_proc_start(&jb->p, task_command(tk), jb->env,
+	    jb->outfd, jb->logfd, r->line, r->len, e);
 }
 
 /* ---- what loom-spawn writes ------------------------------------ */
@@ -1008,7 +1066,6 @@ start_attempt(struct job *jb)
 {
 	struct task *tk = &tasks[jb->t];
 	char e[LOOM_ERRLEN], *tmp;
-	const struct rec *r = &recs[tk->rec];
 	jv rec;
 
 	jb->attempt++;
@@ -1032,9 +1089,7 @@ start_attempt(struct job *jb)
 		jb->first = jb->start;
 		jb->seq = ++seq;
 	}
-	if (jb->outfd == -1 || jb->logfd == -1 ||
-	    loom_proc_start(&jb->p, task_command(tk), jb->env, jb->outfd,
-	    jb->logfd, r->line, r->len, e) == -1) {
+	if (jb->outfd == -1 || jb->logfd == -1 || launch(jb, tk, e) == -1) {
 		if (jb->outfd == -1)
 			warn("%s", tk->out);
 		else if (jb->logfd != -1)
@@ -1222,6 +1277,8 @@ run(int wakefd)
 			continue;
 		if (opt.progress && (wait < 0 || wait > 0.5))
 			wait = 0.5;
+		if (wait > 3600)	/* a poll timeout fits in an int */
+			wait = 3600;
 		ms_ = wait < 0 ? -1 : (int)ceil(wait * 1000);
 		n = 0;
 		pfd[n].fd = wakefd;
@@ -1312,8 +1369,12 @@ dry_run(void)
 			quoted(env[i] + strlen(env[i]) + 1);
 			putchar(' ');
 		}
-		fputs("/bin/sh -c ", stdout);
-		quoted(task_command(&tasks[t]));
+		if (tasks[t].run == NULL && adapter != NULL)
+			quoted(adapter);
+		else {
+			fputs("/bin/sh -c ", stdout);
+			quoted(task_command(&tasks[t]));
+		}
 		printf(" >%s 2>%s\n", tasks[t].out, tasks[t].log);
 		free_env(env);
 		loom_sched_done(sched, (uint32_t)t, 1);
@@ -1533,6 +1594,13 @@ main(int argc, char **argv)
 
 	std_fds();
 	options(argc, argv);
+	if (opt.agent != NULL) {
+		e[0] = '\0';
+		adapter = loom_agent_find(opt.agent, opt.workdir, e);
+		if (adapter == NULL && e[0] != '\0')
+			errx(2, "--agent: %s", e);
+		adapter_argv[0] = adapter;
+	}
 	plan = jv_null();
 	if ((graph = loom_graph_new()) == NULL)
 		err(2, NULL);

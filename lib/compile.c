@@ -336,6 +336,6 @@ loom_compile_checked(const char *cmd, const char *prompt,
 		return second;
 	free(second);
 	snprintf(err, LOOM_ERRLEN, "compile command %s gave no valid plan in "
-	    "two tries: %s", loom_q(cmd), why);
+	    "two tries: %.400s", loom_q(cmd), why);
 	return NULL;
 }

@@ -330,8 +330,15 @@ unsigned loom_proc_events(void);
 
 /* Starts cmd with the environment env (NULL-terminated), stdout on
  * outfd and stderr on errfd, and in[0..inlen) to write to its stdin.
+ * A command of plain words is exec'd directly, as make(1) does.
  * Returns 0 or -1 with the reason in err. */
 int	 loom_proc_start(struct loom_proc *p, const char *cmd,
+	    char *const env[], int outfd, int errfd, const char *in,
+	    size_t inlen, char *err);
+
+/* The same, but runs argv[0] (a path, or a name looked up on PATH) with
+ * argv, and no shell. */
+int	 loom_proc_exec(struct loom_proc *p, char *const argv[],
 	    char *const env[], int outfd, int errfd, const char *in,
 	    size_t inlen, char *err);
 

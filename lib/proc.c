@@ -195,6 +195,9 @@ child(const char *cmd, char **words, char *const env[], int infd,
 	_exit(127);
 }
 
+static int	start(struct loom_proc *, const char *, char *const [],
+		    char *const [], int, int, const char *, size_t, char *);
+
 /* vfork in a frame of its own, so that no local of the caller lives
  * across it. */
 static pid_t __attribute__((__noinline__))
@@ -212,6 +215,22 @@ int
 loom_proc_start(struct loom_proc *p, const char *cmd, char *const env[],
     int outfd, int errfd, const char *in, size_t inlen, char *err)
 {
+	return start(p, cmd, NULL, env, outfd, errfd, in, inlen, err);
+}
+
+int
+loom_proc_exec(struct loom_proc *p, char *const argv[], char *const env[],
+    int outfd, int errfd, const char *in, size_t inlen, char *err)
+{
+	return start(p, NULL, argv, env, outfd, errfd, in, inlen, err);
+}
+
+/* Runs argv when given, else cmd (directly when simple_argv allows). */
+static int
+start(struct loom_proc *p, const char *cmd, char *const argv[],
+    char *const env[], int outfd, int errfd, const char *in, size_t inlen,
+    char *err)
+{
 	static pid_t parent;
 	sigset_t all, old;
 	char **words, *wordbuf = NULL;
@@ -228,7 +247,7 @@ loom_proc_start(struct loom_proc *p, const char *cmd, char *const env[],
 
 	/* Block signals so that none runs our handlers in the child
 	 * before it has put them back to the defaults. */
-	words = simple_argv(cmd, &wordbuf);
+	words = argv != NULL ? (char **)argv : simple_argv(cmd, &wordbuf);
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
 
@@ -240,7 +259,8 @@ loom_proc_start(struct loom_proc *p, const char *cmd, char *const env[],
 	 */
 	pid = fork_child(cmd, words, env, fds[0], outfd, errfd, parent);
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	free(words);
+	if (argv == NULL)
+		free(words);
 	free(wordbuf);
 	close(fds[0]);
 	if (pid == -1) {

@@ -308,15 +308,16 @@ OUT
 	audit > plan
 	run loom-levels --draw dot plan
 	assert_success
-	assert_line '	"map_auth_surface" -> "audit_auth_flow";'
-	assert_line '	{ rank=same; "audit_auth_flow"; "audit_input_validation"; "audit_dependencies"; }'
+	assert_line '	n0 [label="map_auth_surface\narchitect_1"];'
+	assert_line '	n0 -> n1;'
+	assert_line '	{ rank=same; n1; n2; n3; }'
 	[ "$(grep -c -- '->' <<<"$output")" -eq 6 ]
 }
 
 @test "draw escapes quotes in ids for dot and mermaid" {
 	t 'a\"b' '[]' > in
 	run loom-levels -d dot in
-	assert_line '	"a\"b" [label="a\"b\ngeneral_1"];'
+	assert_line '	n0 [label="a\"b\ngeneral_1"];'
 	run loom-levels -d mermaid in
 	assert_output $'flowchart TD\n\tn0["a#quot;b<br/>general_1"]'
 }
@@ -351,4 +352,24 @@ OUT
 	run loom-levels in
 	assert_failure 1
 	assert_output 'loom-levels: in:1: task "a": outputs_to: control character in path "loom/x\x0a/etc/passwd"'
+}
+
+@test "two tasks may not write one output, given or by default" {
+	{ t a '[]' ',"outputs_to":"loom/x.json"'; t b '[]' ',"outputs_to":"./loom//x.json"'; } > in
+	run loom-levels in
+	assert_failure 1
+	assert_output 'loom-levels: in:2: task "b" writes "./loom//x.json", the output of task "a"'
+	{ t a '[]' ',"outputs_to":"loom/outputs/general_2.json"'; t b '[]'; t c '[]'; } > in
+	run loom-levels in
+	assert_failure 1
+	assert_output 'loom-levels: in:2: task "b" would write "loom/outputs/general_2.json", the output of task "a": give it an outputs_to'
+}
+
+@test "ids that differ only in control characters stay two nodes in dot" {
+	printf '%s\n' '{"type":"task","id":"x\ny","depends_on":[]}' \
+	    '{"type":"task","id":"x?y","depends_on":["x\ny"]}' > in
+	run loom-levels -d dot in
+	assert_line '	n0 [label="x?y\ngeneral_1"];'
+	assert_line '	n1 [label="x?y\ngeneral_2"];'
+	assert_line '	n0 -> n1;'
 }

@@ -283,3 +283,46 @@ d"
 	assert_output '["cancelled",null,1]'
 	[ "$(wc -l <tries)" -eq 1 ]
 }
+
+@test "outputs_to may not name loom's own files or another's temporary" {
+	for out in loom/plan.json loom/journal.ndjson loom/logs/x \
+	    loom/plan.json.tmp loom/outputs/a.json.tmp \
+	    loom/outputs/a.json.failed; do
+		rm -rf loom
+		{
+			task a 0 '[]' 'echo a'
+			task b 0 '[]' 'touch ran' "{\"outputs_to\":\"$out\"}"
+		} >plan
+		run loom-spawn plan
+		[ "$status" -eq 1 ] || fail "$out: exit $status"
+		[[ "$output" == *"outputs_to \"$out\""* ]] || fail "$out: $output"
+		[ ! -e ran ] && [ ! -e loom ] || fail "$out: ran"
+	done
+}
+
+@test "huge numbers are clamped, not undefined" {
+	task b 0 '[]' 'true' \
+	    '{"timeout":1e300,"estimate":1e300,"retries":1e300}' >plan2
+	run loom-spawn plan2
+	assert_success
+	task c 0 '[]' 'true' '{"retries":2.5}' >plan3
+	run loom-spawn plan3
+	assert_failure 1
+	assert_output "loom-spawn: plan3:1: bad retries"
+}
+
+@test "--agent NAME runs the adapter found on LOOM_AGENTS_PATH" {
+	mkdir -p ad
+	printf '#!/bin/sh\ncat >/dev/null\necho "{\\"task_id\\":\\"$LOOM_TASK_ID\\"}"\n' >ad/myagent
+	chmod +x ad/myagent
+	task a 0 '[]' '' '{"run":null}' >plan
+	LOOM_AGENTS_PATH=ad run loom-spawn --agent myagent plan
+	assert_success
+	run jq -c . loom/outputs/a.json
+	assert_output '{"task_id":"a"}'
+	LOOM_AGENTS_PATH=ad run loom-spawn --dry-run --agent myagent plan
+	assert_output --partial "LOOM_ATTEMPT='1' 'ad/myagent' >"
+	chmod -x ad/myagent
+	LOOM_AGENTS_PATH=ad run loom-spawn --agent myagent plan
+	assert_failure 2
+}

@@ -74,7 +74,7 @@ B"
 		echo '{"type":"plan","iteration":3}'
 		task a 0 '[]' 'echo A'
 		task b 0 '[]' 'echo B'
-		task c 2 '["b","a"]' 'cat >stdin.json; env | grep ^LOOM_ | grep -v ^LOOM_DEPS | sort
+		task c 2 '["b","a"]' 'cat >stdin.json; env | sort | grep -E "^LOOM_(AGENT|ATTEMPT|ITERATION|LEVEL|OUTPUT|PLAN|ROLE|TASK_ID|WORKDIR)="
 		    echo "deps: $LOOM_DEPS"'
 	} >plan
 	run loom-spawn plan
