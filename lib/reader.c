@@ -153,6 +153,8 @@ acc_add(struct loom_reader *r, const char *s, size_t n)
 	char *p;
 	size_t cap;
 
+	if (n == 0)		/* a line that was only a byte-order mark */
+		return 0;
 	if (r->acclen + n > r->acccap) {
 		cap = r->acccap ? r->acccap : 256;
 		while (cap < r->acclen + n)

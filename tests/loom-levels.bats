@@ -264,6 +264,10 @@ TABLE
 	run loom-levels /dev/null
 	assert_success
 	assert_output ''
+	printf '\xef\xbb\xbf' > bom
+	run loom-levels bom
+	assert_success
+	assert_output ''
 	run sh -c 'printf "\n\n" | loom-levels'
 	assert_success
 	assert_output ''
