@@ -1002,7 +1002,8 @@ task_entry(struct task *t, jv *findings, jv *counts)
 {
 	jv e = jv_object(), st, f, v;
 	static const char *const keep[] = {
-		"iteration", "files_changed", "usage", NULL
+		"iteration", "files_changed", "usage", "truncated", "bytes",
+		NULL
 	};
 	const char *const *k;
 

@@ -303,10 +303,18 @@ critical_path(double *lenp)
 			end = t;
 	}
 	if (end >= 0) {
+		long *chain = calloc(ntasks + 1, sizeof(*chain));
+		size_t len = 0;
+
+		if (chain == NULL)
+			err(2, NULL);
 		*lenp = best[end];
 		for (; end >= 0; end = prev[end])
-			path = jv_array_concat(jv_array_append(jv_array(),
-			    jv_string(tasks[end].id)), path);
+			chain[len++] = end;
+		while (len > 0)
+			path = jv_array_append(path,
+			    jv_string(tasks[chain[--len]].id));
+		free(chain);
 	}
 	free(best);
 	free(prev);

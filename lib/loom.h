@@ -422,6 +422,11 @@ void	 loom_status_format(const struct loom_status *st, double now,
  */
 jv	 loom_output_read(const char *path, char *err);
 
+/* Text outputs longer than this keep only their first bytes, with
+ * "truncated": true and "bytes": the whole length.  An output with a NUL
+ * byte is "format": "binary", its results saying how many bytes. */
+#define LOOM_OUTPUT_TEXTMAX	65536
+
 /*
  * The findings of an output in loom's output form (borrowed): its
  * "issues" and its results' "issues_found", in that order.  Returns new

@@ -178,8 +178,10 @@ loom_output_read(const char *path, char *err)
 
 	if (memchr(buf, '\0', len) != NULL) {
 		free(buf);
-		snprintf(err, LOOM_ERRLEN, "%s: contains a NUL byte", path);
-		return jv_invalid();
+		return jv_object_set(jv_object_set(jv_object_set(jv_object(),
+		    jv_string("format"), jv_string("binary")),
+		    jv_string("results"), jv_string_fmt("%zu bytes of binary "
+		    "data", len)), jv_string("bytes"), jv_number((double)len));
 	}
 
 	p = buf;
@@ -205,10 +207,22 @@ loom_output_read(const char *path, char *err)
 			jv_free(v);
 		if (looks_python(p, n))
 			v = read_python(path, p, n, err);
-		else
+		else if (len <= LOOM_OUTPUT_TEXTMAX)
 			v = jv_object_set(jv_object_set(jv_object(),
 			    jv_string("format"), jv_string("text")),
-			    jv_string("results"), jv_string_sized(buf, len));
+			    jv_string("results"), jv_string_sized(buf,
+			    (int)len));
+		else {
+			/* Keep the head; jq mends a cut UTF-8 sequence. */
+			v = jv_object_set(jv_object_set(jv_object(),
+			    jv_string("format"), jv_string("text")),
+			    jv_string("results"), jv_string_sized(buf,
+			    LOOM_OUTPUT_TEXTMAX));
+			v = jv_object_set(v, jv_string("truncated"),
+			    jv_true());
+			v = jv_object_set(v, jv_string("bytes"),
+			    jv_number((double)len));
+		}
 	}
 
 	free(buf);

@@ -427,6 +427,24 @@ TABLE
 	assert_equal "$stderr" 'loom-merge: loom/outputs/a.json: Is a directory (output of task "a")'
 }
 
+@test "a binary output is kept as such and does not block the round" {
+	{ task a; result a; } > in
+	mkdir -p loom/outputs
+	printf 'ab\0cd' > loom/outputs/a.json
+	merged
+	run jq -c '[.verdict, .tasks.a.format, .tasks.a.results, .tasks.a.bytes]' merge.json
+	assert_output '["DONE","binary","5 bytes of binary data",5]'
+}
+
+@test "a long text output keeps its first 64 KiB, marked truncated" {
+	{ task a; result a; } > in
+	mkdir -p loom/outputs
+	head -c 100000 /dev/zero | tr '\0' x > loom/outputs/a.json
+	merged
+	run jq -c '[.verdict, .tasks.a.format, (.tasks.a.results | length), .tasks.a.truncated, .tasks.a.bytes]' merge.json
+	assert_output '["DONE","text",65536,true,100000]'
+}
+
 @test "a failed task's output is not read" {
 	{ task a; result a failed; } > in
 	run loom-merge in

@@ -179,6 +179,16 @@ png_size() {
 	assert_output '[5,5]'
 }
 
+@test "a long chain's critical path is found in linear time" {
+	awk 'BEGIN { for (i = 0; i < 20000; i++) {
+		printf "{\"type\":\"task\",\"id\":\"t%d\",\"depends_on\":[%s],\"level\":%d}\n", i, i ? "\"t" i - 1 "\"" : "", i
+		printf "{\"type\":\"result\",\"id\":\"t%d\",\"status\":\"ok\",\"start\":%d,\"end\":%d}\n", i, i, i + 1 } }' > in
+	run timeout 20 loom-report -f json in
+	assert_success
+	run jq -c '.run.critical_path | [.seconds, (.tasks | length), .tasks[0], .tasks[-1]]' <<<"$output"
+	assert_output '[20000,20000,"t0","t19999"]'
+}
+
 @test "--jobs sets the slots the busy figure is measured against" {
 	audit
 	run loom-report -f json -j 5 stream
