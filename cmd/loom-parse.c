@@ -399,14 +399,6 @@ read_json(struct parse *p, const char *buf, size_t len)
 	jv v;
 	int rc;
 
-	/* libjq 1.6 resets its parser on an RS byte mid-value and asks for
-	 * more input without finishing the buffer, then asserts */
-	if ((raw = memchr(buf, '\036', len)) != NULL) {
-		for (; lpos < raw; lpos++)
-			line += *lpos == '\n';
-		return bad(p, line, "invalid JSON: record separator byte "
-		    "(\\x1e)");
-	}
 	if ((r = loom_reader_open_mem(buf, len, p->name, p->err)) == NULL)
 		return -1;
 	while ((rc = loom_reader_next(r, &v, p->err)) == 1) {

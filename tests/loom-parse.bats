@@ -188,9 +188,9 @@ EOF
 
 @test "an RS byte in JSON is refused, not a crash in libjq" {
 	rejects in.json '{"id": "a",\n\x1e"x": 1}\n' 1 \
-	    'in.json:2: invalid JSON: record separator byte (\x1e)'
+	    'in.json:2: RS byte (0x1e) in input'
 	rejects in.json '["\x1e"]\n' 1 \
-	    'in.json:1: invalid JSON: record separator byte (\x1e)'
+	    'in.json:1: RS byte (0x1e) in input'
 	accepts in.loom 'a: | x\x1ey\n' \
 	    '{"type":"task","id":"a","description":"x\u001ey","requires":[],"depends_on":[]}'
 }
