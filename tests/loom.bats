@@ -109,8 +109,9 @@ DONE"
 	printf 'a: b | x\nb: a | y\n' >c.loom
 	run loom run --no-progress --agent true c.loom
 	assert_failure 2
-	assert_line "loom-levels: dependency cycle: a -> b -> a"
-	assert_line "loom: round 1: loom-levels exited 1"
+	assert_line --index 0 "loom: in c.loom:"
+	assert_line --index 1 "loom-levels: dependency cycle: a -> b -> a"
+	[ ! -e loom/logs/round_1.ndjson ]
 	run loom run --dry-run --agent true c.loom
 	assert_failure 2
 }
@@ -277,4 +278,85 @@ CASES
 	printf 'a: b | x\n' >bad.loom
 	run loom graph bad.loom
 	assert_failure
+}
+
+# descendants PID: the processes below PID, one a line.
+descendants() {
+	ps -e -o pid= -o ppid= | awk -v p="$1" '
+	    { par[$1] = $2 }
+	    END { n = 1; want[p] = 1
+		while (n) { n = 0
+		    for (c in par) if (want[par[c]] && !want[c]) {
+			want[c] = 1; n = 1; print c } } }'
+}
+
+@test "loom run: TERM to the loom process stops the pipeline and its tasks" {
+	n=30.$$
+	printf '%s\n' "a: ; sleep $n" "b: ; sleep $n" >s.loom
+	loom run --no-progress s.loom >out 2>err &
+	pid=$!
+	i=0
+	until [ "$(pgrep -f -c "sleep $n")" -ge 2 ] || [ $i -ge 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	sleep 0.3
+	kids=$(descendants "$pid")
+	[ -n "$kids" ]
+	kill -TERM "$pid"
+	st=0
+	wait "$pid" || st=$?
+	[ "$st" -eq 143 ]
+	sleep 0.2
+	for k in $kids; do
+		! ps -p "$k" -o pid=,args= || { echo "left: $k"; return 1; }
+	done
+	[ "$(pgrep -f -c "sleep $n")" -eq 0 ]
+	run jq -r 'select(.type == "result") | "\(.id) \(.status)"' \
+	    loom/journal.ndjson
+	assert_line "a cancelled"
+	assert_line "b cancelled"
+}
+
+@test "loom run: a round that ran nothing is not recorded as DONE" {
+	printf 'a: | needs an agent\n' >p.loom
+	run loom run --no-progress p.loom
+	assert_failure 2
+	assert_line "loom: round 1: loom-spawn ran nothing"
+	run loom status
+	refute_output --partial "verdict DONE"
+	assert_line "round 1: failed: loom-spawn ran nothing"
+}
+
+@test "loom run: a plan with no tasks is an error" {
+	: >empty.loom
+	printf '@intent: nothing to do\n' >intent.loom
+	printf '{"type": "note", "text": "x"}\n' >other.json
+	for p in empty.loom intent.loom other.json; do
+		run loom run --no-progress --agent true "$p"
+		[ "$status" -eq 1 ] || { echo "$p: $status"; return 1; }
+		assert_output "loom: $p: no tasks"
+		[ ! -e loom/logs/round_1.ndjson ]
+		run loom run --dry-run --agent true "$p"
+		[ "$status" -eq 1 ] || { echo "$p dry: $status"; return 1; }
+	done
+}
+
+@test "loom run: a bad loom-spawn or loom-report option stops before anything runs" {
+	printf 'a: ; touch ran\n' >t.loom
+	while IFS='|' read -r args message; do
+		# shellcheck disable=SC2086 # split on purpose
+		run loom run --no-progress $args t.loom
+		[ "$status" -eq 2 ] || { echo "$args: $status"; return 1; }
+		assert_line --partial "$message"
+		refute_output --partial "loom-levels"
+		refute_output --partial "exited 141"
+		[ ! -e ran ] || { echo "$args: the task ran"; return 1; }
+	done <<'CASES'
+-j 0|loom-spawn: -j: bad number "0"
+--timeout abc|loom-spawn: 
+--halt sometimes|loom-spawn: 
+--bogus-flag|loom-spawn: 
+--format bogus|loom-report: unknown format "bogus"
+CASES
 }
