@@ -9,6 +9,7 @@
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,7 +128,7 @@ check_field(struct parse *p, long line, const char *id, const char *key,
 	if (strcmp(key, "timeout") == 0 || strcmp(key, "estimate") == 0 ||
 	    strcmp(key, "retries") == 0) {
 		d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
-		if (d < 0 || (strcmp(key, "retries") == 0 && d != (long)d)) {
+		if (d < 0 || (strcmp(key, "retries") == 0 && d != floor(d))) {
 			bad(p, line, "task %s: \"%s\" must be a %s, got %s",
 			    loom_q(id), key, strcmp(key, "retries") == 0 ?
 			    "whole number >= 0" : "number of seconds >= 0",

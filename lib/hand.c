@@ -72,7 +72,8 @@ q(const char *p, size_t n)
 	if (n > 40)
 		n = 40;
 	for (k = 0; k < n; k++)
-		b[i][k] = (unsigned char)p[k] < 0x20 ? '?' : p[k];
+		b[i][k] = (unsigned char)p[k] < 0x20 || p[k] == 0x7f ? '?' :
+		    p[k];
 	b[i][n] = '\0';
 	return b[i];
 }
@@ -151,7 +152,8 @@ task_line(struct hand *h, const char *p, size_t n)
 
 	for (c = p; c < e && *c != ':' && !blank(*c); c++)
 		;
-	if (c == p || c == e || *c != ':' || (c + 1 < e && !blank(c[1])))
+	if (c == p || c == e || *c != ':' || (c + 1 < e && !blank(c[1]) &&
+	    c[1] != '|' && c[1] != ';'))
 		return fail(h, "expected \"ID:\" at the start of a task line, "
 		    "got \"%s\"", q(p, n));
 	flush(h);

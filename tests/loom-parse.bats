@@ -619,3 +619,23 @@ EOF
 	    .prompt_patches[0].value.endpoints]' <<< "$output"
 	assert_output '["plan","map_auth_surface",1,true,4,"PyJWT",4]'
 }
+
+@test "hand: 'ID:' may be followed at once by '|' or ';'" {
+	accepts in.loom 'a:| text\nb:; cmd\n' "$(printf '%s\n' \
+	    '{"type":"task","id":"a","description":"text","requires":[],"depends_on":[]}' \
+	    '{"type":"task","id":"b","description":"","requires":[],"depends_on":[],"run":"cmd"}')"
+}
+
+@test "retries: a huge whole number is checked without a cast" {
+	accepts in.json '{"id": "a", "retries": 1e300}\n' \
+	    '{"type":"task","id":"a","description":"","requires":[],"depends_on":[],"retries":1e300}'
+	rejects in.json '{"id": "a", "retries": 1e300, "timeout": -1e300}\n' 1 \
+	    'in.json:1: task "a": "timeout" must be a number of seconds >= 0, got -1e+300'
+	accepts in.json '{"id": "a", "retries": 1e3}\n' \
+	    '{"type":"task","id":"a","description":"","requires":[],"depends_on":[],"retries":1000}'
+}
+
+@test "hand: control characters and DEL are not copied into messages" {
+	rejects in.loom 'a\x7fb c\n' 1 \
+	    'in.loom:1: expected "ID:" at the start of a task line, got "a?b c"'
+}
