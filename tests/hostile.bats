@@ -527,7 +527,6 @@ spawn_ids() {
 }
 
 @test "spawn: outputs_to naming loom's own files loses nothing" {
-	skip "loom-spawn lets a task's output replace them (requests.md 18:03)"
 	local o
 
 	for o in loom/journal.ndjson loom/plan.json loom/logs/general_2.log; do
@@ -581,7 +580,6 @@ spawn_ids() {
 }
 
 @test "messages quoting hostile bytes carry no control characters" {
-	skip "hand.c's q() lets DEL through (requests.md 18:08)"
 	local s
 
 	for s in 'a: | x\n\tk\033[2Jey: v\n' 'a: | x\n\tk\177ey: v\n' \
