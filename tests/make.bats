@@ -28,3 +28,19 @@ load test_helper
 	assert_output --partial 'loom: missing: jq bats'
 	assert_output --partial '(NO_INSTALL is set; install them first)'
 }
+
+@test "every option a program's --help shows is in its man page" {
+	for p in "$TOP"/bin/loom*; do
+		name=${p##*/}
+		page="$TOP/man/$name.1"
+		[ -f "$page" ] || { echo "no man page for $name"; return 1; }
+		"$p" --help > help || { echo "$name --help failed"; return 1; }
+		sed 's/\\-/-/g' "$page" > page
+		for o in $(grep -oE -- '--[a-z][a-z-]+' help | sort -u); do
+			grep -qF -- "${o#--}" page || {
+				echo "$name: $o is not in $page"
+				return 1
+			}
+		done
+	done
+}
