@@ -19,7 +19,8 @@
 #include "loom.h"
 
 static const char usage_text[] =
-    "usage: loom-parse [-o file] [file ...]\n";
+    "usage: loom-parse [-o file] [file ...]\n"
+    "       loom-parse [-o file] --compile cmd prompt\n";
 
 struct parse {
 	jv		 plan;		/* the plan fields so far, or invalid */
@@ -464,22 +465,15 @@ read_hand(struct parse *p, const char *buf, size_t len)
 	return add_records(p, recs, lines, 0);
 }
 
-/* Reads one file in whatever form it is.  Returns 0, 1 or 2. */
+/* Reads a plan in whatever form it is; 0, or -1 with p->err. */
 static int
-read_file(struct parse *p, const char *path)
+read_buffer(struct parse *p, const char *buf, size_t len)
 {
-	const char *s, *nul;
-	char *buf;
-	size_t len;
+	const char *s = buf, *nul;
 	long line;
 	int rc;
 
-	if ((buf = loom_slurp(path, &len, p->err)) == NULL) {
-		warnx("%s", p->err);
-		return 2;
-	}
-	p->name = strcmp(path, "-") == 0 ? "stdin" : path;
-	s = buf;
+
 	if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
 		s += 3;
 	if ((nul = memchr(buf, '\0', len)) != NULL) {
@@ -496,12 +490,63 @@ read_file(struct parse *p, const char *path)
 		else
 			rc = read_hand(p, buf, len);
 	}
+	return rc;
+}
+
+/* Reads one file.  Returns 0, 1 or 2. */
+static int
+read_file(struct parse *p, const char *path)
+{
+	char *buf;
+	size_t len;
+	int rc;
+
+	if ((buf = loom_slurp(path, &len, p->err)) == NULL) {
+		warnx("%s", p->err);
+		return 2;
+	}
+	p->name = strcmp(path, "-") == 0 ? "stdin" : path;
+	rc = read_buffer(p, buf, len);
 	free(buf);
 	if (rc != 0) {
 		warnx("%s", p->err);
 		return 1;
 	}
 	return 0;
+}
+
+/* loom_compile_checked's check: the answer must read as a plan with at
+ * least one task. */
+static int
+check_answer(void *ctx, const char *plan, size_t len, char *msg)
+{
+	struct parse q;
+	jv t;
+	int rc, n = 0;
+
+	(void)ctx;
+	memset(&q, 0, sizeof(q));
+	q.plan = jv_invalid();
+	q.recs = jv_array();
+	q.name = "answer";
+	if ((rc = read_buffer(&q, plan, len)) != 0)
+		snprintf(msg, LOOM_ERRLEN, "%s", q.err);
+	else {
+		jv_array_foreach(q.recs, i, r) {
+			t = loom_get(r, "type");
+			n += jv_get_kind(t) == JV_KIND_STRING &&
+			    strcmp(jv_string_value(t), "task") == 0;
+			jv_free(t);
+			jv_free(r);
+		}
+		if (n == 0) {
+			snprintf(msg, LOOM_ERRLEN, "the answer holds no task");
+			rc = -1;
+		}
+	}
+	jv_free(q.plan);
+	jv_free(q.recs);
+	return rc;
 }
 
 /* Writes the records to fp; 0 or -1 with errno. */
@@ -562,13 +607,16 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "compile",	required_argument,	NULL, 'C' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "output",	required_argument,	NULL, 'o' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct parse p;
-	const char *out = NULL;
+	const char *out = NULL, *cmd = NULL;
+	char *buf;
+	size_t len;
 	int ch, i, r, rc = 0;
 
 	while ((ch = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
@@ -577,6 +625,9 @@ main(int argc, char *argv[])
 			loom_usage(usage_text, 0);
 		case 'o':
 			out = optarg;
+			break;
+		case 'C':
+			cmd = optarg;
 			break;
 		case 'V':
 			loom_version();
@@ -590,6 +641,20 @@ main(int argc, char *argv[])
 	memset(&p, 0, sizeof(p));
 	p.plan = jv_invalid();
 	p.recs = jv_array();
+	if (cmd != NULL) {
+		/* --compile CMD prompt: the plan comes from an agent */
+		if (argc != 1)
+			loom_usage(usage_text, 2);
+		buf = loom_compile_checked(cmd, argv[0], check_answer, NULL,
+		    &len, p.err);
+		if (buf == NULL)
+			errx(1, "%s", p.err);
+		p.name = "answer";
+		if (read_buffer(&p, buf, len) != 0)
+			errx(1, "%s", p.err);
+		free(buf);
+		argc = -1;
+	}
 	for (i = 0; i < argc || (i == 0 && argc == 0); i++) {
 		r = read_file(&p, argc == 0 ? "-" : argv[i]);
 		if (r > rc)

@@ -518,10 +518,11 @@ EOF
 @test "--help prints the synopsis and exits 0; --version" {
 	run loom-parse --help
 	assert_success
-	assert_output 'usage: loom-parse [-o file] [file ...]'
+	assert_output "$(printf '%s\n' 'usage: loom-parse [-o file] [file ...]' \
+	    '       loom-parse [-o file] --compile cmd prompt')"
 	run loom-parse -h
 	assert_success
-	assert_output 'usage: loom-parse [-o file] [file ...]'
+	assert_line -n 0 'usage: loom-parse [-o file] [file ...]'
 	run loom-parse --version
 	assert_success
 	assert_output 'loom-parse 0.1'
@@ -531,8 +532,9 @@ EOF
 	man -l "$TOP/man/loom-parse.1" 2>/dev/null >/dev/null ||
 	    skip "man cannot render pages here"
 	run sh -c "MANWIDTH=200 man -l '$TOP/man/loom-parse.1' 2>/dev/null |
-	    sed -n '/^SYNOPSIS/{n;p;}' | sed 's/^ *//'"
-	assert_output "$(loom-parse --help | sed 's/^usage: //')"
+	    sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;\$d;/^ *\$/d' |
+	    sed 's/^ *//'"
+	assert_output "$(loom-parse --help | sed 's/^usage: //; s/^ *//')"
 }
 
 @test "usage errors and unreadable files exit 2 and write nothing" {
@@ -638,4 +640,29 @@ EOF
 @test "hand: control characters and DEL are not copied into messages" {
 	rejects in.loom 'a\x7fb c\n' 1 \
 	    'in.loom:1: expected "ID:" at the start of a task line, got "a?b c"'
+}
+
+@test "--compile: the agent's answer is read and checked like a plan" {
+	printf 'x: | the answer\n' > answer
+	run --separate-stderr loom-parse --compile "cat > request; cat answer" \
+	    "do x"
+	assert_success
+	assert_output '{"type":"task","id":"x","description":"the answer","requires":[],"depends_on":[]}'
+	grep -q 'do x' request
+}
+
+@test "--compile: two bad answers are an error, nothing written" {
+	run --separate-stderr loom-parse --compile \
+	    "cat > /dev/null; echo '{\"id\": 5}'; echo x >> tries" "do x"
+	assert_failure 1
+	assert_equal "$output" ""
+	assert_equal "$stderr" "loom-parse: compile command \"cat > /dev/null; echo '{\\\"id\\\": 5}'; echo x >> tries\" gave no valid plan in two tries: answer:1: task \"id\" must be a non-empty string, got 5"
+	assert_equal "$(wc -l < tries)" 2
+}
+
+@test "--compile takes exactly one prompt" {
+	run loom-parse --compile true
+	assert_failure 2
+	run loom-parse --compile true a b
+	assert_failure 2
 }
