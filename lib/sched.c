@@ -46,18 +46,12 @@ before(const struct loom_sched *s, uint32_t a, uint32_t b)
 	return a < b;
 }
 
-static int
+/* Never allocates: each group's heap holds room for all its tasks. */
+static void
 heap_push(const struct loom_sched *s, struct heap *h, uint32_t t)
 {
 	size_t i, up;
-	uint32_t *v;
 
-	if (h->n == h->cap) {
-		h->cap = h->cap ? h->cap * 2 : 64;
-		if ((v = realloc(h->v, h->cap * sizeof(*v))) == NULL)
-			return -1;
-		h->v = v;
-	}
 	for (i = h->n++; i > 0; i = up) {
 		up = (i - 1) / 2;
 		if (!before(s, t, h->v[up]))
@@ -65,7 +59,6 @@ heap_push(const struct loom_sched *s, struct heap *h, uint32_t t)
 		h->v[i] = h->v[up];
 	}
 	h->v[i] = t;
-	return 0;
 }
 
 static uint32_t
@@ -102,8 +95,6 @@ make_ready(struct loom_sched *s, uint32_t t)
 		s->heldhead[l] = t;
 		return;
 	}
-	/* XXX: out of memory here is not reported; the heaps grow by
-	 * doubling, so it would take a plan that exhausts memory. */
 	heap_push(s, &s->ready[s->group[t]], t);
 }
 
@@ -163,6 +154,15 @@ loom_sched_new(const struct loom_graph *g, const double *weight,
 		return NULL;
 	}
 	memcpy(s->cap, cap, ngroups * sizeof(*cap));
+	for (t = 0; t < n; t++)
+		s->ready[group[t]].cap++;
+	for (k = 0; k <= ngroups; k++) {
+		if ((s->ready[k].v = malloc((s->ready[k].cap + 1) *
+		    sizeof(*s->ready[k].v))) == NULL) {
+			loom_sched_free(s);
+			return NULL;
+		}
+	}
 	for (k = 0; k <= g->nlevels; k++)
 		s->heldhead[k] = NONE;
 
