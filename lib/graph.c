@@ -15,23 +15,6 @@
 #define ONSTACK	(UINT32_MAX - 1)
 #define NODEP	UINT32_MAX	/* an edge that was reported and dropped */
 
-static int
-grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap = *cap ? *cap : 64;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	if ((np = realloc(*p, ncap * size)) == NULL)
-		return -1;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
-
 struct loom_graph *
 loom_graph_new(void)
 {
@@ -75,7 +58,7 @@ intern(struct loom_graph *g, const char *s, size_t len)
 	if (k < 0)
 		return -1;
 	if (isnew) {
-		if (grow((void **)&g->task_of, &g->capnames, (size_t)k + 1,
+		if (loom_grow((void **)&g->task_of, &g->capnames, (size_t)k + 1,
 		    sizeof(*g->task_of)) != 0)
 			return -1;
 		g->task_of[k] = -1;
@@ -100,7 +83,8 @@ loom_graph_add(struct loom_graph *g, const char *id, size_t len,
 	if (g->n >= INT32_MAX - 1)
 		return -2;
 	cap = g->cap;
-	if (grow((void **)&g->name, &g->cap, g->n + 1, sizeof(*g->name)) != 0)
+	if (loom_grow((void **)&g->name, &g->cap, g->n + 1,
+	    sizeof(*g->name)) != 0)
 		return -2;
 	if (cap != g->cap) {
 		uint32_t *p = realloc(g->dep_off, (g->cap + 1) *
@@ -124,7 +108,7 @@ loom_graph_add_dep(struct loom_graph *g, const char *dep, size_t len)
 
 	if (g->n == 0 || g->ndep >= UINT32_MAX - 1 ||
 	    (k = intern(g, dep, len)) < 0 ||
-	    grow((void **)&g->dep, &g->capdep, g->ndep + 1,
+	    loom_grow((void **)&g->dep, &g->capdep, g->ndep + 1,
 	    sizeof(*g->dep)) != 0)
 		return -1;
 	g->dep[g->ndep++] = (uint32_t)k;
@@ -230,8 +214,8 @@ levels(struct loom_graph *g, void (*report)(void *, long, const char *),
 	for (root = 0; root < g->n && rc == 0; root++) {
 		if (g->level[root] != UNSEEN)
 			continue;
-		if (grow((void **)&stack, &cap, 1, sizeof(*stack)) != 0 ||
-		    grow((void **)&cur, &cap2, 1, sizeof(*cur)) != 0) {
+		if (loom_grow((void **)&stack, &cap, 1, sizeof(*stack)) != 0 ||
+		    loom_grow((void **)&cur, &cap2, 1, sizeof(*cur)) != 0) {
 			rc = -1;
 			break;
 		}
@@ -252,9 +236,9 @@ levels(struct loom_graph *g, void (*report)(void *, long, const char *),
 					rc = 1;
 					break;
 				}
-				if (grow((void **)&stack, &cap, top + 2,
+				if (loom_grow((void **)&stack, &cap, top + 2,
 				    sizeof(*stack)) != 0 ||
-				    grow((void **)&cur, &cap2, top + 2,
+				    loom_grow((void **)&cur, &cap2, top + 2,
 				    sizeof(*cur)) != 0) {
 					rc = -1;
 					break;

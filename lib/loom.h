@@ -67,6 +67,10 @@ double	 loom_now(void);
 /* Monotonic clock in seconds. */
 double	 loom_mono(void);
 
+/* Makes *p, an array of *cap elements of size bytes, hold at least need,
+ * doubling; 0 on success, -1 when out of memory (then *p is unchanged). */
+int	 loom_grow(void **p, size_t *cap, size_t need, size_t size);
+
 /* ---- reader.c: JSON values from a file, line by line -------------- */
 
 /*
@@ -141,7 +145,8 @@ size_t	 loom_map_count(const struct loom_map *m);
  */
 struct loom_graph {
 	size_t		  n;		/* tasks */
-	uint32_t	 *dep_off;	/* deps of i: dep[dep_off[i]..dep_off[i+1]] */
+	uint32_t	 *dep_off;	/* deps of i: dep[dep_off[i]] up to */
+					/* dep[dep_off[i + 1]] */
 	uint32_t	 *dep;		/* task numbers, once checked */
 	uint32_t	 *level;	/* once checked */
 	uint32_t	 *order;	/* once checked */

@@ -124,23 +124,6 @@ grow(struct loom_map *m)
 	return 0;
 }
 
-static int
-reserve(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap = *cap ? *cap : 64;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	if ((np = realloc(*p, ncap * size)) == NULL)
-		return -1;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
-
 long
 loom_map_intern(struct loom_map *m, const char *key, size_t len, int *newp)
 {
@@ -159,8 +142,8 @@ loom_map_intern(struct loom_map *m, const char *key, size_t len, int *newp)
 			return -1;
 		s = find(m, key, len, h);
 	}
-	if (reserve((void **)&m->arena, &m->arenacap, m->used + len + 1, 1)
-	    != 0 || reserve((void **)&m->off, &m->offcap, m->count + 2,
+	if (loom_grow((void **)&m->arena, &m->arenacap, m->used + len + 1, 1)
+	    != 0 || loom_grow((void **)&m->off, &m->offcap, m->count + 2,
 	    sizeof(*m->off)) != 0)
 		return -1;
 	memcpy(m->arena + m->used, key, len);
