@@ -1471,7 +1471,7 @@ options(int argc, char **argv)
 	opt.jobs = (n = sysconf(_SC_NPROCESSORS_ONLN)) > 0 ? n : 1;
 	opt.grace = 2;
 	opt.retry_delay = 1;
-	while ((c = getopt_long(argc, argv, "j:", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "j:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			opt.jobs = count(optarg, "-j", 1);
@@ -1526,6 +1526,7 @@ options(int argc, char **argv)
 			opt.workdir = optarg;
 			break;
 		case O_HELP:
+		case 'h':
 			loom_usage(usage_text, 0);
 		case O_VERSION:
 			loom_version();

@@ -44,3 +44,12 @@ load test_helper
 		done
 	done
 }
+
+@test "-h and --help print the same usage to stdout in every filter" {
+	for p in "$TOP"/bin/loom-*; do
+		a=$("$p" -h) || { echo "${p##*/} -h failed"; return 1; }
+		b=$("$p" --help)
+		[ "$a" = "$b" ] || { echo "${p##*/}: -h and --help differ"; return 1; }
+		case $a in usage:*) ;; *) echo "${p##*/}: no usage"; return 1 ;; esac
+	done
+}
