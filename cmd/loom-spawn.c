@@ -268,7 +268,7 @@ keep_line(struct rec *r, struct loom_reader *rd, jv v)
 static void
 read_file(const char *path)
 {
-	static size_t capr, capt;
+	static size_t capr, capt, capnames;
 	struct loom_reader *rd;
 	char e[LOOM_ERRLEN];
 	const char *name;
@@ -281,17 +281,15 @@ read_file(const char *path)
 	if ((rd = loom_reader_open(path, e)) == NULL)
 		errx(1, "%s", e);
 	/* Tasks keep the name for messages; the list keeps it reachable. */
-	names = realloc(names, (nnames + 1) * sizeof(*names));
-	if (names == NULL || (name = strdup(loom_reader_name(rd))) == NULL)
+	if (loom_grow((void **)&names, &capnames, nnames + 1,
+	    sizeof(*names)) != 0 ||
+	    (name = strdup(loom_reader_name(rd))) == NULL)
 		err(2, NULL);
 	names[nnames++] = (char *)name;
 	while ((rc = loom_reader_next(rd, &v, e)) == 1) {
-		if (nrecs == capr) {
-			capr = capr ? capr * 2 : 1024;
-			if ((recs = realloc(recs, capr * sizeof(*recs))) ==
-			    NULL)
-				err(2, NULL);
-		}
+		if (loom_grow((void **)&recs, &capr, nrecs + 1,
+		    sizeof(*recs)) != 0)
+			err(2, NULL);
 		r = &recs[nrecs];
 		r->task = -1;
 		if (!loom_is_object(v) ||
@@ -316,12 +314,9 @@ read_file(const char *path)
 		}
 		jv_free(type);
 
-		if (graph->n == capt) {
-			capt = capt ? capt * 2 : 1024;
-			if ((tasks = realloc(tasks, capt * sizeof(*tasks))) ==
-			    NULL)
-				err(2, NULL);
-		}
+		if (loom_grow((void **)&tasks, &capt, graph->n + 1,
+		    sizeof(*tasks)) != 0)
+			err(2, NULL);
 		tk = &tasks[graph->n];
 		memset(tk, 0, sizeof(*tk));
 		tk->file = name;
@@ -1418,6 +1413,7 @@ count(const char *s, const char *what, long min)
 static void
 add_limit(const char *arg)
 {
+	static size_t caplimits;
 	const char *eq = strchr(arg, '=');
 	struct limit *l;
 
@@ -1425,9 +1421,8 @@ add_limit(const char *arg)
 		warnx("--limit: expected ROLE=N, not %s", loom_q(arg));
 		loom_usage(usage_text, 2);
 	}
-	opt.limits = realloc(opt.limits, (opt.nlimits + 1) *
-	    sizeof(*opt.limits));
-	if (opt.limits == NULL)
+	if (loom_grow((void **)&opt.limits, &caplimits, opt.nlimits + 1,
+	    sizeof(*opt.limits)) != 0)
 		err(2, NULL);
 	l = &opt.limits[opt.nlimits++];
 	if ((l->role = strndup(arg, (size_t)(eq - arg))) == NULL)
