@@ -431,22 +431,24 @@ canon_cached(const char *path, char *e)
 	const char *slash = strrchr(path, '/');
 	size_t dlen = slash != NULL ? (size_t)(slash - path) : 0;
 	struct stat st;
-	char *c;
+	char *c, *nd;
 
 	if (slash == NULL || (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)))
 		return canon(path, e);
 	if (dir == NULL || strlen(dir) != dlen ||
 	    strncmp(dir, path, dlen) != 0) {
+		/* Forget the old pair first; remember the new one only
+		 * once both halves are known. */
 		free(dir);
 		free(cdir);
-		cdir = NULL;
-		if ((dir = strndup(path, dlen)) == NULL)
+		dir = cdir = NULL;
+		if ((nd = strndup(path, dlen)) == NULL)
 			err(2, NULL);
-		if ((cdir = canon(dir, e)) == NULL) {
-			free(dir);
-			dir = NULL;
+		if ((cdir = canon(nd, e)) == NULL) {
+			free(nd);
 			return NULL;
 		}
+		dir = nd;
 	}
 	c = path_plus(cdir, slash, "", "");
 	return c;
