@@ -79,6 +79,7 @@ struct task {
 	uint64_t	 hash;		/* of the record */
 	uint64_t	 outhash;	/* of its output, once ok */
 	uint64_t	 deps;		/* of its dependencies' outputs */
+	char		 ended;		/* 'c' cancelled, 'f' other failures */
 };
 
 /* A task being run: one attempt at a time, and the pauses between. */
@@ -118,6 +119,7 @@ static size_t		 nbaseenv;
 static struct loom_status status;
 static double		 drawn;
 static int		 color;
+static int		 outgone;	/* a write to stdout failed */
 
 /* ---- reading and checking -------------------------------------- */
 
@@ -837,13 +839,17 @@ ms(double t)
 static void
 emit(jv rec)
 {
-	if (stop == STOP_KILL && stopsig == SIGPIPE) {
+	if (outgone || (stop == STOP_KILL && stopsig == SIGPIPE)) {
 		jv_free(rec);
 		return;
 	}
+	errno = 0;
 	if (loom_emit(stdout, rec) == -1 || fflush(stdout) == EOF) {
-		if (errno != EPIPE)
+		if (errno == 0)
+			warnx("stdout: write error");
+		else if (errno != EPIPE)
 			warn("stdout");
+		outgone = 1;
 		if (stop != STOP_KILL) {
 			stop = STOP_KILL;
 			stopsig = SIGPIPE;
@@ -930,7 +936,13 @@ report(uint32_t t, const char *st, const struct job *jb, int wstatus,
 
 	status.done++;
 	if (!ok) {
-		status.failed++;
+		tk->ended = strcmp(st, "cancelled") == 0 ? 'c' : 'f';
+		if (strcmp(st, "skipped") == 0)
+			status.skipped++;
+		else if (tk->ended == 'c')
+			status.cancelled++;
+		else
+			status.failed++;
 		if (opt.halt != HALT_NEVER && strcmp(st, "cancelled") != 0 &&
 		    stop == STOP_NONE)
 			stop = opt.halt == HALT_NOW ? STOP_KILL : STOP_HALT;
@@ -1145,13 +1157,28 @@ dispatch(void)
 	}
 }
 
+/*
+ * Reports the tasks the scheduler skipped: "cancelled" when what held
+ * them back was only cancelled (the run was stopped), "skipped" when a
+ * dependency failed.  Skips come breadth first, so a task's skipped
+ * dependencies are reported before it.
+ */
 static void
 drain_skipped(void)
 {
+	uint32_t j;
 	long t;
+	int c, f;
 
-	while ((t = loom_sched_skipped(sched)) >= 0)
-		report((uint32_t)t, "skipped", NULL, 0, 0, NULL);
+	while ((t = loom_sched_skipped(sched)) >= 0) {
+		c = f = 0;
+		for (j = graph->dep_off[t]; j < graph->dep_off[t + 1]; j++) {
+			c |= tasks[graph->dep[j]].ended == 'c';
+			f |= tasks[graph->dep[j]].ended == 'f';
+		}
+		report((uint32_t)t, c && !f ? "cancelled" : "skipped", NULL,
+		    0, 0, NULL);
+	}
 }
 
 static void
@@ -1264,8 +1291,11 @@ run(int wakefd)
 	for (;;) {
 		dispatch();
 		drain_skipped();
+		/* A closed stdout ends the tasks with TERM: SIGPIPE is
+		 * ignored or handled by many programs. */
 		if (stop == STOP_KILL)
-			stop_all(stopsig ? stopsig : SIGTERM);
+			stop_all(stopsig != 0 && stopsig != SIGPIPE ?
+			    stopsig : SIGTERM);
 		if (njobs == 0)
 			break;
 
@@ -1380,6 +1410,8 @@ dry_run(void)
 
 /* ---- options and main -------------------------------------------- */
 
+/* A number of seconds with an optional s, m or h suffix, as a plan's
+ * timeout is written in loom-parse's hand format. */
 static double
 seconds(const char *s, const char *what)
 {
@@ -1388,6 +1420,11 @@ seconds(const char *s, const char *what)
 
 	errno = 0;
 	d = strtod(s, &end);
+	if (end != s && end[0] != '\0' && end[1] == '\0' &&
+	    strchr("smh", end[0]) != NULL) {
+		d *= end[0] == 'h' ? 3600 : end[0] == 'm' ? 60 : 1;
+		end++;
+	}
 	if (errno != 0 || end == s || *end != '\0' || !(d >= 0) ||
 	    !isfinite(d)) {
 		warnx("%s: bad number of seconds %s", what, loom_q(s));
@@ -1641,6 +1678,7 @@ main(int argc, char **argv)
 		if (fwrite(recs[k].line, 1, recs[k].len, stdout) != recs[k].len)
 			break;
 	if (fflush(stdout) == EOF) {
+		outgone = 1;
 		stop = STOP_KILL;
 		stopsig = SIGPIPE;
 	}
@@ -1664,8 +1702,14 @@ main(int argc, char **argv)
 	for (t = 0; t < graph->n; t++)
 		if (loom_sched_state(sched, (uint32_t)t) != LOOM_T_OK)
 			failed++;
-	if (fclose(stdout) != 0 && stopsig != SIGPIPE) {
-		warn("stdout");
+	/* A write that failed was dealt with when it did; what errno
+	 * holds now belongs to some other call. */
+	errno = 0;
+	if (fclose(stdout) != 0 && stopsig != SIGPIPE && !outgone) {
+		if (errno != 0)
+			warn("stdout");
+		else
+			warnx("stdout: write error");
 		rc = 1;
 	}
 	if (stopsig != 0)

@@ -355,6 +355,9 @@ general_a"
 	    >tty2.txt || true
 	grep -q '1 failed' tty2.txt
 	! grep -q $'\033\\[31m' tty2.txt
+	task c 1 '["a"]' 'true' >>plan
+	script -qec "loom-spawn plan >/dev/null" /dev/null >tty4.txt || true
+	grep -q '\[3/3\] 0 running, .*1 failed.*, 1 skipped, ' tty4.txt
 	script -qec "loom-spawn --no-progress plan >/dev/null" /dev/null \
 	    >tty3.txt || true
 	! grep -q 'running' tty3.txt
