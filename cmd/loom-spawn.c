@@ -1665,13 +1665,18 @@ main(int argc, char **argv)
 	loom_proc_catch(SIGINT);
 	loom_proc_catch(SIGTERM);
 	loom_proc_catch(SIGHUP);
+	/* With --resume the joblog goes on where it was, as GNU
+	 * parallel's does; the header only starts a new one. */
 	if (opt.joblog != NULL) {
-		joblogfd = open(opt.joblog, O_WRONLY | O_CREAT | O_TRUNC |
-		    O_CLOEXEC, 0666);
-		if (joblogfd == -1)
+		struct stat jsb;
+
+		joblogfd = open(opt.joblog, O_WRONLY | O_CREAT | O_CLOEXEC |
+		    (opt.resume ? O_APPEND : O_TRUNC), 0666);
+		if (joblogfd == -1 || fstat(joblogfd, &jsb) == -1)
 			err(2, "%s", opt.joblog);
-		write_all(joblogfd, joblog_head, strlen(joblog_head),
-		    opt.joblog);
+		if (jsb.st_size == 0)
+			write_all(joblogfd, joblog_head, strlen(joblog_head),
+			    opt.joblog);
 	}
 	prepare_workdir();
 	for (k = 0; k < nrecs; k++)
