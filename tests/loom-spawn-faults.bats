@@ -249,9 +249,10 @@ TERM"
 	jq -r 'select(.status == "ok") | .id' loom/journal.ndjson | sort >done1
 	[ "$(wc -l <done1)" -ge 3 ]
 	[ "$(wc -l <done1)" -lt 9 ]
+	# It may wait, saying so, for the sleep the kill left behind.
 	run loom-spawn -j2 --resume plan
 	assert_success
-	echo "$output" >out2
+	grep -v '^loom-spawn: ' <<<"$output" >out2
 	# Every task ends up done; those done before the crash are cached
 	# and ran once; none ran more than twice (once cut off by the kill).
 	[ "$(results out2 | awk '$2 == "ok" || $2 == "cached"' | wc -l)" -eq 9 ]
@@ -263,6 +264,41 @@ TERM"
 	done <done1
 	! awk '$2 > 2' counts | grep -q .
 	[ "$(wc -l <counts)" -eq 9 ]
+}
+
+@test "after kill -9, --resume waits for the task left running" {
+	# The subshell outlives the task's shell, which dies with
+	# loom-spawn: it is what a killed loom-spawn leaves behind.
+	task a 0 '[]' 'echo start >>runs; (sleep 1.5; echo end >>runs); true' \
+	    >plan
+	spawn_bg --no-progress
+	wait_for test -s runs
+	kill -9 "$spawn"
+	wait "$spawn" || true
+	run loom-spawn --no-progress --resume plan
+	assert_success
+	assert_line --index 0 --regexp '^loom-spawn: loom: the task of agent general_a, left running by a loom-spawn that was killed, still runs \(process group [0-9]+\): waiting for it to end$'
+	run cat runs
+	assert_output "start
+end
+start
+end"
+}
+
+@test "a second loom-spawn on the same work directory refuses to run" {
+	task a 0 '[]' 'until [ -f go ]; do sleep 0.05; done' >plan
+	spawn_bg --no-progress
+	wait_for test -f loom/outputs/a.json.tmp
+	task b 0 '[]' 'touch ran' >plan2
+	run loom-spawn plan2
+	assert_failure 2
+	assert_output "loom-spawn: loom: another loom-spawn (pid $spawn) runs in this work directory"
+	[ ! -e ran ]
+	touch go
+	wait "$spawn"
+	run loom-spawn plan2
+	assert_success
+	[ -e ran ]
 }
 
 @test "--resume runs again what changed, and what depends on it" {
