@@ -656,8 +656,11 @@ write_plan(void)
 		    fp);
 	}
 	fputs("]}\n", fp);
-	if (fflush(fp) != 0 || fsync(fd) == -1 || fclose(fp) != 0)
-		err(2, "%s", tmp);
+	if (fflush(fp) != 0 || fsync(fd) == -1 || fclose(fp) != 0) {
+		warn("%s", tmp);
+		unlink(tmp);	/* no half-written file left (a full disk) */
+		exit(2);
+	}
 	if (rename(tmp, plan_path) == -1)
 		err(2, "%s", plan_path);
 }
