@@ -18,11 +18,12 @@
 # build/valgrind/logs/PID.log; libjq's own leak on a syntax error is
 # suppressed (tests/valgrind.supp).  Prints the tests' result, the
 # programs run and the reports with errors; exit 1 when any.
-# tests/make.bats (the build itself) is left out.
+# tests/make.bats (the build itself) is left out.  VALGRIND_DIR (an
+# absolute path) puts the tree elsewhere, to run two at once.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-vg=$top/build/valgrind
+vg=${VALGRIND_DIR:-$top/build/valgrind}
 command -v valgrind >/dev/null || { echo "valgrind: not installed" >&2;
     exit 2; }
 rm -rf "$vg"
@@ -65,12 +66,12 @@ bats $files | tee "$vg/bats.tap" || rc=1
 awk '/^ok .* # skip/ { s++; next } /^ok / { p++ } /^not ok / { f++ }
     END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' \
     "$vg/bats.tap"
-runs=$(find "$vg/logs" -name '*.log' | wc -l)
-bad=$(find "$vg/logs" -name '*.log' -size +0 | wc -l)
+runs=$(find "$vg/logs" -type f -name '*.log' | wc -l)
+bad=$(find "$vg/logs" -type f -name '*.log' -size +0 | wc -l)
 echo "valgrind: $runs program runs, $bad with a report" \
     "(in build/valgrind/logs)"
 if [ "$bad" -gt 0 ]; then
-	find "$vg/logs" -name '*.log' -size +0 | head -n 5 | xargs cat
+	find "$vg/logs" -type f -name '*.log' -size +0 | head -n 5 | xargs cat
 	rc=1
 fi
 exit $rc
