@@ -87,7 +87,9 @@ struct task {
 struct job {
 	long		 t;		/* -1: the slot is free */
 	struct loom_proc p;
-	int		 outfd, logfd;
+	int		 outfd;
+	int		 errfd, errw;	/* the stderr pipe's two ends */
+	int		 logfd;		/* -1 until stderr says something */
 	int		 attempt;
 	long		 seq;
 	char		**env;
@@ -111,6 +113,15 @@ static struct job	*jobs;
 static size_t		 njobs;
 static struct loom_jentry *journal;
 static int		 jfd = -1, jdirty, joblogfd = -1;
+
+/* The stderr pipe of a finished task that something it started in the
+ * background still holds open: read on, into the task's log. */
+struct linger {
+	int		 fd, logfd;
+	long		 t;
+};
+static struct linger	*lingers;
+static size_t		 nlingers, caplingers;
 static long		 seq;
 static int		 stop, stopsig, bad;
 static char		 plan_path[PATH_MAX], log_dir[PATH_MAX];
@@ -993,9 +1004,9 @@ launch(struct job *jb, const struct task *tk, char *e)
 
 	if (tk->run == NULL && adapter != NULL)
 		return loom_proc_exec(&jb->p, adapter_argv, jb->env,
-		    jb->outfd, jb->logfd, r->line, r->len, e);
+		    jb->outfd, jb->errw, r->line, r->len, e);
 	return loom_proc_start(&jb->p, task_command(tk), jb->env,
-	    jb->outfd, jb->logfd, r->line, r->len, e);
+	    jb->outfd, jb->errw, r->line, r->len, e);
 }
 
 /* ---- what loom-spawn writes ------------------------------------ */
@@ -1161,6 +1172,70 @@ stop_job(struct job *jb, int sig)
 	}
 }
 
+/*
+ * Moves what waits in the stderr pipe fd of task t into its log, which
+ * is created (as *logfdp) only when the first byte comes, so a task
+ * quiet on stderr costs no file.  Reads at most max times.  Returns 0
+ * at the end of the pipe (fd closed), else 1.
+ */
+static int
+read_stderr(int fd, int *logfdp, long t, int max)
+{
+	static char buf[65536];
+	ssize_t n;
+
+	while (max-- > 0) {
+		n = read(fd, buf, sizeof(buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return 1;
+		if (n <= 0)
+			break;
+		if (*logfdp == -1) {
+			*logfdp = open(tasks[t].log, O_WRONLY | O_CREAT |
+			    O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0666);
+			if (*logfdp == -1) {
+				warn("%s", tasks[t].log);
+				*logfdp = -2;	/* dropped from now on */
+			}
+		}
+		if (*logfdp >= 0 && write(*logfdp, buf, (size_t)n) != n) {
+			warn("%s", tasks[t].log);
+			close(*logfdp);
+			*logfdp = -2;
+		}
+	}
+	if (max >= 0) {
+		close(fd);
+		return 0;
+	}
+	return 1;
+}
+
+/* The task's process has ended: take what it wrote to stderr, and keep
+ * reading what its background children write, if they hold the pipe. */
+static void
+end_stderr(struct job *jb)
+{
+	struct linger *l;
+
+	if (jb->errfd == -1)
+		return;
+	if (read_stderr(jb->errfd, &jb->logfd, jb->t, 64) == 1) {
+		if (loom_grow((void **)&lingers, &caplingers, nlingers + 1,
+		    sizeof(*lingers)) != 0)
+			err(2, NULL);
+		l = &lingers[nlingers++];
+		l->fd = jb->errfd;
+		l->t = jb->t;
+		l->logfd = jb->logfd >= 0 ? dup(jb->logfd) : -1;
+		if (l->logfd != -1)
+			fcntl(l->logfd, F_SETFD, FD_CLOEXEC);
+	}
+	jb->errfd = -1;
+}
+
 /* The last attempt of jb ended with wait status ws, or NOWAIT when it
  * was cancelled while waiting to be retried. */
 static void
@@ -1208,7 +1283,9 @@ finish(struct job *jb, int ws)
 
 	free(tmp);
 	free(failed);
-	close(jb->logfd);
+	if (jb->logfd >= 0)
+		close(jb->logfd);
+	jb->logfd = -1;
 	free_env(jb->env);
 	jb->env = NULL;
 	jb->t = -1;
@@ -1228,6 +1305,7 @@ attempt_ended(struct job *jb, int ws)
 		loom_proc_kill(&jb->p, SIGKILL);
 	loom_proc_close(&jb->p);
 	write_lock();
+	end_stderr(jb);
 	jb->deadline = jb->killat = 0;
 	if ((jb->timedout || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) &&
 	    !jb->cancelled && stop == STOP_NONE &&
@@ -1246,6 +1324,7 @@ start_attempt(struct job *jb)
 {
 	struct task *tk = &tasks[jb->t];
 	char e[LOOM_ERRLEN], *tmp;
+	int fds[2] = { -1, -1 };
 	jv rec;
 
 	jb->attempt++;
@@ -1256,12 +1335,14 @@ start_attempt(struct job *jb)
 	jb->outfd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
 	    O_NOFOLLOW, 0666);
 	free(tmp);
-	if (jb->logfd == -1) {
-		jb->logfd = open(tk->log, O_WRONLY | O_CREAT | O_TRUNC |
-		    O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0666);
-		if (jb->logfd == -1)
-			warn("%s", tk->log);
-	}
+	/* The log holds this run's stderr only; it is made when the
+	 * first byte comes (read_stderr). */
+	if (jb->attempt == 1)
+		unlink(tk->log);
+	if (loom_proc_pipe(fds) == -1)
+		warn("pipe");
+	jb->errfd = fds[0];
+	jb->errw = fds[1];
 	free_env(jb->env);
 	jb->env = task_env((uint32_t)jb->t, jb->attempt);
 	jb->start = loom_now();
@@ -1269,21 +1350,25 @@ start_attempt(struct job *jb)
 		jb->first = jb->start;
 		jb->seq = ++seq;
 	}
-	if (jb->outfd == -1 || jb->logfd == -1 || launch(jb, tk, e) == -1) {
+	if (jb->outfd == -1 || jb->errw == -1 || launch(jb, tk, e) == -1) {
 		if (jb->outfd == -1)
 			warn("%s", tk->out);
-		else if (jb->logfd != -1)
+		else if (jb->errw != -1)
 			warnx("%s", e);
 		if (jb->outfd == -1 && (jb->outfd = open("/dev/null",
 		    O_RDONLY | O_CLOEXEC)) == -1)
 			err(2, "/dev/null");
-		if (jb->logfd == -1 && (jb->logfd = open("/dev/null",
-		    O_RDONLY | O_CLOEXEC)) == -1)
-			err(2, "/dev/null");
+		if (jb->errw != -1)
+			close(jb->errw);
+		if (jb->errfd != -1)
+			close(jb->errfd);
+		jb->errfd = jb->errw = -1;
 		jb->p.pid = 0;
 		finish(jb, 127 << 8);
 		return;
 	}
+	close(jb->errw);
+	jb->errw = -1;
 	jb->deadline = tk->timeout > 0 ? loom_mono() + tk->timeout : 0;
 	write_lock();
 
@@ -1296,6 +1381,13 @@ start_attempt(struct job *jb)
 	    jv_number(jb->attempt));
 	rec = jv_object_set(rec, jv_string("start"),
 	    jv_number(ms(jb->start)));
+	/* The journal says it started, for loom status: a log file
+	 * exists only once the task writes to stderr. */
+	if (loom_journal_append(jfd, jv_object_set(jv_copy(rec),
+	    jv_string("log"), jv_string(tk->log)), tk->hash, tk->deps,
+	    e) == -1)
+		errx(2, "%s", e);
+	jdirty = 1;
 	emit(rec);
 }
 
@@ -1323,6 +1415,7 @@ dispatch(void)
 		memset(jb, 0, sizeof(*jb));
 		jb->t = t;
 		jb->p.infd = jb->outfd = jb->logfd = -1;
+		jb->errfd = jb->errw = -1;
 		njobs++;
 		status.running = njobs;
 		start_attempt(jb);
@@ -1443,20 +1536,42 @@ job_of(pid_t pid)
 	return NULL;
 }
 
+/* Reads the lingering stderr pipes that poll found ready (pfd[i] is
+ * lingers[i]'s), or all of them, without waiting, when pfd is NULL;
+ * forgets those at their end. */
+static void
+hear_lingers(const struct pollfd *pfd, size_t n)
+{
+	size_t k, keep = 0;
+	struct linger *l;
+
+	for (k = 0; k < nlingers; k++) {
+		l = &lingers[k];
+		if ((pfd == NULL || (k < n && pfd[k].revents != 0)) &&
+		    read_stderr(l->fd, &l->logfd, l->t, 4) == 0) {
+			if (l->logfd >= 0)
+				close(l->logfd);
+			continue;
+		}
+		lingers[keep++] = *l;
+	}
+	nlingers = keep;
+}
+
 static void
 run(int wakefd)
 {
-	struct pollfd *pfd;
-	struct job *jb, **fed;
+	struct pollfd *pfd = NULL;
+	struct job *jb, **fed, **heard;
 	struct stat sb;
 	double wait;
 	unsigned ev;
-	size_t k, n, i;
+	size_t k, n, i, hbase, nerr, caplfd = 0;
 	int ws, outpipe, ms_;
 	pid_t pid;
 
-	if ((pfd = calloc((size_t)opt.jobs + 2, sizeof(*pfd))) == NULL ||
-	    (fed = calloc((size_t)opt.jobs + 1, sizeof(*fed))) == NULL)
+	if ((fed = calloc((size_t)opt.jobs + 1, sizeof(*fed))) == NULL ||
+	    (heard = calloc((size_t)opt.jobs + 1, sizeof(*heard))) == NULL)
 		err(2, NULL);
 	outpipe = fstat(1, &sb) == 0 && (S_ISFIFO(sb.st_mode) ||
 	    S_ISSOCK(sb.st_mode));
@@ -1479,6 +1594,9 @@ run(int wakefd)
 		if (wait > 3600)	/* a poll timeout fits in an int */
 			wait = 3600;
 		ms_ = wait < 0 ? -1 : (int)ceil(wait * 1000);
+		if (loom_grow((void **)&pfd, &caplfd, (size_t)opt.jobs * 2 +
+		    2 + nlingers, sizeof(*pfd)) != 0)
+			err(2, NULL);
 		n = 0;
 		pfd[n].fd = wakefd;
 		pfd[n++].events = POLLIN;
@@ -1493,6 +1611,19 @@ run(int wakefd)
 				pfd[n++].events = POLLOUT;
 			}
 		fed[i] = NULL;
+		hbase = n;
+		for (k = i = 0; k < (size_t)opt.jobs; k++)
+			if (jobs[k].t != -1 && jobs[k].errfd != -1) {
+				heard[i++] = &jobs[k];
+				pfd[n].fd = jobs[k].errfd;
+				pfd[n++].events = POLLIN;
+			}
+		heard[i] = NULL;
+		nerr = n;
+		for (k = 0; k < nlingers; k++) {
+			pfd[n].fd = lingers[k].fd;
+			pfd[n++].events = POLLIN;
+		}
 		if (poll(pfd, n, ms_) == -1 && errno != EINTR)
 			err(2, "poll");
 
@@ -1515,6 +1646,12 @@ run(int wakefd)
 		}
 		for (i = 0; fed[i] != NULL; i++)
 			loom_proc_feed(&fed[i]->p);
+		for (i = 0; heard[i] != NULL; i++)
+			if (pfd[hbase + i].revents != 0 &&
+			    read_stderr(heard[i]->errfd, &heard[i]->logfd,
+			    heard[i]->t, 4) == 0)
+				heard[i]->errfd = -1;
+		hear_lingers(pfd + nerr, n - nerr);
 		while ((pid = loom_proc_reap(&ws)) > 0)
 			if ((jb = job_of(pid)) != NULL)
 				attempt_ended(jb, ws);
@@ -1523,6 +1660,7 @@ run(int wakefd)
 	}
 	free(pfd);
 	free(fed);
+	free(heard);
 }
 
 /* After a stop: every task that never ran is cancelled. */
@@ -1867,6 +2005,7 @@ main(int argc, char **argv)
 	status.total = graph->n;
 	status.started = loom_mono();
 	run(wakefd);
+	hear_lingers(NULL, 0);
 	drain_skipped();
 	cancel_rest();
 	sync_journal(1);

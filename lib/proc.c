@@ -281,6 +281,15 @@ start(struct loom_proc *p, const char *cmd, char *const argv[],
 }
 
 int
+loom_proc_pipe(int fds[2])
+{
+	if (pipe2(fds, O_CLOEXEC) == -1)
+		return -1;
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+int
 loom_proc_feed(struct loom_proc *p)
 {
 	ssize_t n;

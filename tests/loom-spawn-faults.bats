@@ -193,7 +193,8 @@ t3 cancelled"
 	for f in pid_*; do
 		! alive "$f" || fail "$f still runs"
 	done
-	[ "$(jq -r .status loom/journal.ndjson | sort -u)" = cancelled ]
+	[ "$(jq -r 'select(.type == "result") | .status' \
+	    loom/journal.ndjson | sort -u)" = cancelled ]
 }
 
 @test "a closed stdout ends the tasks with TERM, as the man page says" {

@@ -131,6 +131,40 @@ loom/outputs/a.json"
 b.json"
 }
 
+@test "a log is made only when the task writes to stderr, and holds all of it" {
+	{
+		task quiet 0 '[]' 'echo out'
+		task retry 0 '[]' 'echo "try $LOOM_ATTEMPT" >&2; exit 1' \
+		    '{"retries":1}'
+		task late 0 '[]' '(sleep 0.3; echo late >&2) & echo now >&2'
+		task slow 0 '[]' 'sleep 1'
+		task big 0 '[]' 'head -c 1000000 /dev/zero | tr "\\0" x >&2'
+	} >plan
+	mkdir -p loom/logs
+	echo "an old run's" >loom/logs/general_quiet.log
+	run loom-spawn -j5 --retry-delay 0 plan
+	assert_failure 1
+	echo "$output" >out
+	[ ! -e loom/logs/general_quiet.log ]
+	[ ! -e loom/logs/general_slow.log ]
+	run cat loom/logs/general_retry.log
+	assert_output "try 1
+try 2"
+	run cat loom/logs/general_late.log
+	assert_output "now
+late"
+	[ "$(tr -d x <loom/logs/general_big.log | wc -c)" -eq 0 ]
+	[ "$(wc -c <loom/logs/general_big.log)" -eq 1000000 ]
+	run status_of out quiet
+	assert_output ok
+	# loom status learns from the journal that it started.
+	run jq -r 'select(.type == "start" and .id == "quiet") | .log' \
+	    loom/journal.ndjson
+	assert_output loom/logs/general_quiet.log
+	run jq -r 'select(.type == "result" and .id == "quiet") | .log' out
+	assert_output loom/logs/general_quiet.log
+}
+
 @test "a failed task's dependents are skipped, independent tasks go on" {
 	{
 		task a 0 '[]' 'exit 1'
@@ -333,7 +367,8 @@ b cancelled"
 }
 
 @test "--workdir and LOOM_WORKDIR move the work directory" {
-	task a 0 '[]' 'echo $LOOM_WORKDIR' '{"outputs_to":"w/out/a.json"}' >plan
+	task a 0 '[]' 'echo $LOOM_WORKDIR; echo e >&2' \
+	    '{"outputs_to":"w/out/a.json"}' >plan
 	run loom-spawn --workdir w plan
 	assert_success
 	[ -s w/journal.ndjson ] && [ -s w/plan.json ] && [ -e w/logs/general_a.log ]
