@@ -436,38 +436,43 @@ canon(const char *path, char *e)
 }
 
 /*
- * canon(), with the canonical form of the last directory remembered:
- * most outputs share one.  The last component is looked at each time,
- * and a link there takes the long way.
+ * canon(), with the canonical forms of the last few directories
+ * remembered: most outputs share one, and the logs another.  The last
+ * component is looked at each time, and a link there takes the long way.
  */
 static char *
 canon_cached(const char *path, char *e)
 {
-	static char *dir, *cdir;
+	enum { NDIRS = 4 };
+	static char *dir[NDIRS], *cdir[NDIRS];
+	static size_t next;
 	const char *slash = strrchr(path, '/');
-	size_t dlen = slash != NULL ? (size_t)(slash - path) : 0;
+	size_t dlen = slash != NULL ? (size_t)(slash - path) : 0, i;
 	struct stat st;
-	char *c, *nd;
+	char *nd;
 
 	if (slash == NULL || (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)))
 		return canon(path, e);
-	if (dir == NULL || strlen(dir) != dlen ||
-	    strncmp(dir, path, dlen) != 0) {
-		/* Forget the old pair first; remember the new one only
+	for (i = 0; i < NDIRS; i++)
+		if (dir[i] != NULL && strlen(dir[i]) == dlen &&
+		    strncmp(dir[i], path, dlen) == 0)
+			break;
+	if (i == NDIRS) {
+		/* Forget the oldest pair first; remember the new one only
 		 * once both halves are known. */
-		free(dir);
-		free(cdir);
-		dir = cdir = NULL;
+		i = next++ % NDIRS;
+		free(dir[i]);
+		free(cdir[i]);
+		dir[i] = cdir[i] = NULL;
 		if ((nd = strndup(path, dlen)) == NULL)
 			err(2, NULL);
-		if ((cdir = canon(nd, e)) == NULL) {
+		if ((cdir[i] = canon(nd, e)) == NULL) {
 			free(nd);
 			return NULL;
 		}
-		dir = nd;
+		dir[i] = nd;
 	}
-	c = path_plus(cdir, slash, "", "");
-	return c;
+	return path_plus(cdir[i], slash, "", "");
 }
 
 /* 1 when path lies strictly inside the directory whose canonical form is
@@ -715,7 +720,8 @@ static void
 write_lock(void)
 {
 	static char *buf;
-	static size_t cap;
+	static size_t cap, last;
+	static long pid;
 	size_t len, k, need;
 	int n;
 
@@ -725,14 +731,17 @@ write_lock(void)
 	for (k = 0; k < (size_t)opt.jobs && jobs != NULL; k++)
 		if (jobs[k].t != -1 && jobs[k].p.pid > 0)
 			need += 32 + strlen(tasks[jobs[k].t].agent);
+	if (need < last)
+		need = last;
 	if (need > cap) {
 		free(buf);
 		if ((buf = malloc(need)) == NULL)
 			err(2, NULL);
 		cap = need;
 	}
-	n = snprintf(buf, cap, "loom-spawn %ld %s\n", (long)getpid(),
-	    boot_id);
+	if (pid == 0)
+		pid = (long)getpid();
+	n = snprintf(buf, cap, "loom-spawn %ld %s\n", pid, boot_id);
 	len = n > 0 ? (size_t)n : 0;
 	for (k = 0; k < (size_t)opt.jobs && jobs != NULL; k++)
 		if (jobs[k].t != -1 && jobs[k].p.pid > 0) {
@@ -740,10 +749,15 @@ write_lock(void)
 			    (long)jobs[k].p.pid, tasks[jobs[k].t].agent);
 			len += n > 0 ? (size_t)n : 0;
 		}
-	/* Losing this list loses only the warning after a kill -9. */
-	if (pwrite(lockfd, buf, len, 0) != (ssize_t)len ||
-	    ftruncate(lockfd, (off_t)len) == -1)
+	/* Blank lines pad it to its longest yet, which saves truncating
+	 * it each time.  Losing it loses only the wait after a kill -9. */
+	if (len < last) {
+		memset(buf + len, '\n', last - len);
+		len = last;
+	}
+	if (pwrite(lockfd, buf, len, 0) != (ssize_t)len)
 		warn("%s", lock_path);
+	last = len;
 }
 
 /*
@@ -841,6 +855,8 @@ take_lock(void)
 		err(2, "%s", lock_path);
 	wait_orphans(fp);
 	fclose(fp);
+	if (ftruncate(lockfd, 0) == -1)
+		err(2, "%s", lock_path);
 	write_lock();
 }
 

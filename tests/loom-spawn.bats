@@ -445,3 +445,30 @@ general_a"
 	run grep -c '^LOOM_TASK_ID=a$' loom/outputs/a.json
 	assert_output 1
 }
+
+@test "a program found on PATH once is run from there, as sh would" {
+	# A script without #! runs under sh; one found earlier on PATH
+	# wins; a program removed mid-run is searched for again.
+	mkdir b1 b2
+	printf 'echo plain script\n' >b1/plain
+	printf '#!/bin/sh\necho first\n' >b1/which
+	printf '#!/bin/sh\necho second\n' >b2/which
+	printf '#!/bin/sh\necho gone\n' >b1/gone
+	printf '#!/bin/sh\necho found again\n' >b2/gone
+	chmod +x b1/* b2/*
+	{
+		task a 0 '[]' 'plain'
+		task b 0 '[]' 'which'
+		task c 0 '[]' 'gone'
+		task d 1 '["c"]' 'rm b1/gone'
+		task e 2 '["d"]' 'gone'
+	} >plan
+	PATH="$PWD/b1:$PWD/b2:$PATH" run loom-spawn -j1 plan
+	assert_success
+	run cat loom/outputs/a.json loom/outputs/b.json loom/outputs/c.json \
+	    loom/outputs/e.json
+	assert_output "plain script
+first
+gone
+found again"
+}
