@@ -112,7 +112,7 @@ static jv		 plan;		/* the plan record, or null */
 static struct job	*jobs;
 static size_t		 njobs;
 static struct loom_jentry *journal;
-static int		 jfd = -1, jdirty, joblogfd = -1;
+static int		 jfd = -1, jdirty, jbroken, joblogfd = -1;
 
 /* The stderr pipe of a finished task that something it started in the
  * background still holds open: read on, into the task's log. */
@@ -681,8 +681,11 @@ write_plan(void)
 		    fp);
 	}
 	fputs("]}\n", fp);
-	if (fflush(fp) != 0 || fsync(fd) == -1 || fclose(fp) != 0)
-		err(2, "%s", tmp);
+	if (fflush(fp) != 0 || fsync(fd) == -1 || fclose(fp) != 0) {
+		warn("%s", tmp);
+		unlink(tmp);	/* no half-written file left (a full disk) */
+		exit(2);
+	}
 	if (rename(tmp, plan_path) == -1)
 		err(2, "%s", plan_path);
 }
@@ -1125,9 +1128,15 @@ report(uint32_t t, const char *st, const struct job *jb, int wstatus,
 	    output ? jv_string(output) : jv_null());
 	rec = jv_object_set(rec, jv_string("log"),
 	    jb || ok ? jv_string(tk->log) : jv_null());
-	if (loom_journal_append(jfd, jv_copy(rec), tk->hash, tk->deps,
-	    e) == -1)
-		errx(2, "%s", e);
+	/* A journal that cannot be written (a full disk) stops the run as
+	 * a signal would, so no task is left running unrecorded; the
+	 * results still go to stdout, and the exit status is 2. */
+	if (!jbroken && loom_journal_append(jfd, jv_copy(rec), tk->hash,
+	    tk->deps, e) == -1) {
+		warnx("%s", e);
+		jbroken = 1;
+		stop = STOP_KILL;
+	}
 	jdirty = 1;
 	emit(rec);
 
@@ -1399,10 +1408,13 @@ start_attempt(struct job *jb)
 	    jv_number(ms(jb->start)));
 	/* The journal says it started, for loom status: a log file
 	 * exists only once the task writes to stderr. */
-	if (loom_journal_append(jfd, jv_object_set(jv_copy(rec),
+	if (!jbroken && loom_journal_append(jfd, jv_object_set(jv_copy(rec),
 	    jv_string("log"), jv_string(tk->log)), tk->hash, tk->deps,
-	    e) == -1)
-		errx(2, "%s", e);
+	    e) == -1) {
+		warnx("%s", e);
+		jbroken = 1;
+		stop = STOP_KILL;
+	}
 	jdirty = 1;
 	emit(rec);
 }
@@ -2046,5 +2058,7 @@ main(int argc, char **argv)
 	}
 	if (stopsig != 0)
 		return 128 + stopsig;
+	if (jbroken)
+		return 2;
 	return failed > 0 ? 1 : rc;
 }
