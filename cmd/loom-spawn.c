@@ -125,8 +125,8 @@ static size_t		 nlingers, caplingers;
 static long		 seq;
 static int		 stop, stopsig, bad;
 static char		 plan_path[PATH_MAX], log_dir[PATH_MAX];
-static char		 lock_path[PATH_MAX];
-static int		 lockfd = -1;
+static char		 lock_path[PATH_MAX], empty_path[PATH_MAX + 8];
+static int		 lockfd = -1, dirfd = -1;
 static char		 iteration[32];
 static char		**baseenv;
 static size_t		 nbaseenv;
@@ -728,8 +728,19 @@ write_lock(void)
 	size_t len, k, need;
 	int n;
 
-	if (lockfd == -1)
+	/* Made at the first launch, and emptied of an older run's list;
+	 * -2 once that failed. */
+	if (lockfd == -2)
 		return;
+	if (lockfd == -1) {
+		lockfd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC |
+		    O_NOFOLLOW, 0666);
+		if (lockfd == -1 || ftruncate(lockfd, 0) == -1) {
+			warn("%s", lock_path);
+			lockfd = -2;
+			return;
+		}
+	}
 	need = 128 + sizeof(boot_id);
 	for (k = 0; k < (size_t)opt.jobs && jobs != NULL; k++)
 		if (jobs[k].t != -1 && jobs[k].p.pid > 0)
@@ -835,18 +846,21 @@ take_lock(void)
 {
 	char line[128];
 	FILE *fp;
+	int fd;
 	ssize_t n;
 	long pid = 0;
 
 	read_boot_id();
-	lockfd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0666);
-	if (lockfd == -1)
-		err(2, "%s", lock_path);
-	if (flock(lockfd, LOCK_EX | LOCK_NB) == -1) {
+	/* The directory itself is locked: no file is made before the
+	 * plan is written (a full disk). */
+	if ((dirfd = open(opt.workdir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		err(2, "%s", opt.workdir);
+	if (flock(dirfd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno != EWOULDBLOCK)
-			err(2, "%s", lock_path);
-		n = pread(lockfd, line, sizeof(line) - 1, 0);
+			err(2, "%s", opt.workdir);
+		fd = open(lock_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		n = fd == -1 ? -1 : read(fd, line, sizeof(line) - 1);
 		line[n > 0 ? n : 0] = '\0';
 		if (sscanf(line, "loom-spawn %ld", &pid) == 1)
 			errx(2, "%s: another loom-spawn (pid %ld) runs in "
@@ -854,13 +868,12 @@ take_lock(void)
 		errx(2, "%s: another loom-spawn runs in this work directory",
 		    opt.workdir);
 	}
-	if ((n = dup(lockfd)) == -1 || (fp = fdopen((int)n, "r")) == NULL)
-		err(2, "%s", lock_path);
-	wait_orphans(fp);
-	fclose(fp);
-	if (ftruncate(lockfd, 0) == -1)
-		err(2, "%s", lock_path);
-	write_lock();
+	if ((fd = open(lock_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) != -1) {
+		if ((fp = fdopen(fd, "r")) == NULL)
+			err(2, "%s", lock_path);
+		wait_orphans(fp);
+		fclose(fp);
+	}
 }
 
 static void
@@ -877,6 +890,11 @@ prepare_workdir(void)
 		if (mkdirs(tasks[i].out) == -1)
 			err(2, "%s", tasks[i].out);
 	write_plan();
+	/* The file every quiet task's log is a link to (see open_log). */
+	snprintf(empty_path, sizeof(empty_path), "%s/.empty", log_dir);
+	unlink(empty_path);
+	close(open(empty_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0666));
 	snprintf(p, sizeof(p), "%s/journal.ndjson", opt.workdir);
 	if ((journal = calloc(graph->n + 1, sizeof(*journal))) == NULL)
 		err(2, NULL);
@@ -1197,6 +1215,26 @@ stop_job(struct job *jb, int sig)
 	}
 }
 
+/* Opens task t's log for appending: a file of its own, never the run's
+ * empty file it may still be a link to. */
+static int
+open_log(long t)
+{
+	const char *log = tasks[t].log;
+	struct stat sb;
+	int fd;
+
+	fd = open(log, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	if (fd != -1 && fstat(fd, &sb) == 0 && sb.st_nlink == 1)
+		return fd;
+	if (fd != -1) {
+		close(fd);
+		unlink(log);
+	}
+	return open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+	    O_NOFOLLOW, 0666);
+}
+
 /*
  * Moves what waits in the stderr pipe fd of task t into its log, which
  * is created (as *logfdp) only when the first byte comes, so a task
@@ -1217,16 +1255,11 @@ read_stderr(int fd, int *logfdp, long t, int max)
 			return 1;
 		if (n <= 0)
 			break;
-		if (*logfdp == -1) {
-			*logfdp = open(tasks[t].log, O_WRONLY | O_CREAT |
-			    O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0666);
-			if (*logfdp == -1) {
-				warn("%s", tasks[t].log);
-				*logfdp = -2;	/* dropped from now on */
-			}
-		}
+		/* A log that cannot be written (a full disk) loses the
+		 * task's stderr quietly, as when the task wrote it. */
+		if (*logfdp == -1 && (*logfdp = open_log(t)) == -1)
+			*logfdp = -2;	/* dropped from now on */
 		if (*logfdp >= 0 && write(*logfdp, buf, (size_t)n) != n) {
-			warn("%s", tasks[t].log);
 			close(*logfdp);
 			*logfdp = -2;
 		}
@@ -1360,10 +1393,15 @@ start_attempt(struct job *jb)
 	jb->outfd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
 	    O_NOFOLLOW, 0666);
 	free(tmp);
-	/* The log holds this run's stderr only; it is made when the
-	 * first byte comes (read_stderr). */
-	if (jb->attempt == 1)
+	/* The log holds this run's stderr only.  Until the first byte
+	 * comes (read_stderr) it is a link to the run's empty file, which
+	 * costs no new file: it says the task started (loom status). */
+	if (jb->attempt == 1) {
 		unlink(tk->log);
+		if (link(empty_path, tk->log) == -1)
+			close(open(tk->log, O_WRONLY | O_CREAT | O_CLOEXEC |
+			    O_NOFOLLOW, 0666));
+	}
 	if (loom_proc_pipe(fds) == -1)
 		warn("pipe");
 	jb->errfd = fds[0];
@@ -1406,16 +1444,6 @@ start_attempt(struct job *jb)
 	    jv_number(jb->attempt));
 	rec = jv_object_set(rec, jv_string("start"),
 	    jv_number(ms(jb->start)));
-	/* The journal says it started, for loom status: a log file
-	 * exists only once the task writes to stderr. */
-	if (!jbroken && loom_journal_append(jfd, jv_object_set(jv_copy(rec),
-	    jv_string("log"), jv_string(tk->log)), tk->hash, tk->deps,
-	    e) == -1) {
-		warnx("%s", e);
-		jbroken = 1;
-		stop = STOP_KILL;
-	}
-	jdirty = 1;
 	emit(rec);
 }
 

@@ -291,7 +291,7 @@ end"
 @test "a second loom-spawn on the same work directory refuses to run" {
 	task a 0 '[]' 'until [ -f go ]; do sleep 0.05; done' >plan
 	spawn_bg --no-progress
-	wait_for test -f loom/outputs/a.json.tmp
+	wait_for test -s loom/lock
 	task b 0 '[]' 'touch ran' >plan2
 	run loom-spawn plan2
 	assert_failure 2
