@@ -87,7 +87,9 @@ struct task {
 struct job {
 	long		 t;		/* -1: the slot is free */
 	struct loom_proc p;
-	int		 outfd, logfd;
+	int		 outfd;
+	int		 errfd, errw;	/* the stderr pipe's two ends */
+	int		 logfd;		/* -1 until stderr says something */
 	int		 attempt;
 	long		 seq;
 	char		**env;
@@ -111,11 +113,20 @@ static struct job	*jobs;
 static size_t		 njobs;
 static struct loom_jentry *journal;
 static int		 jfd = -1, jdirty, jbroken, joblogfd = -1;
+
+/* The stderr pipe of a finished task that something it started in the
+ * background still holds open: read on, into the task's log. */
+struct linger {
+	int		 fd, logfd;
+	long		 t;
+};
+static struct linger	*lingers;
+static size_t		 nlingers, caplingers;
 static long		 seq;
 static int		 stop, stopsig, bad;
 static char		 plan_path[PATH_MAX], log_dir[PATH_MAX];
-static char		 lock_path[PATH_MAX];
-static int		 lockfd = -1;
+static char		 lock_path[PATH_MAX], empty_path[PATH_MAX + 8];
+static int		 lockfd = -1, dirfd = -1;
 static char		 iteration[32];
 static char		**baseenv;
 static size_t		 nbaseenv;
@@ -425,38 +436,43 @@ canon(const char *path, char *e)
 }
 
 /*
- * canon(), with the canonical form of the last directory remembered:
- * most outputs share one.  The last component is looked at each time,
- * and a link there takes the long way.
+ * canon(), with the canonical forms of the last few directories
+ * remembered: most outputs share one, and the logs another.  The last
+ * component is looked at each time, and a link there takes the long way.
  */
 static char *
 canon_cached(const char *path, char *e)
 {
-	static char *dir, *cdir;
+	enum { NDIRS = 4 };
+	static char *dir[NDIRS], *cdir[NDIRS];
+	static size_t next;
 	const char *slash = strrchr(path, '/');
-	size_t dlen = slash != NULL ? (size_t)(slash - path) : 0;
+	size_t dlen = slash != NULL ? (size_t)(slash - path) : 0, i;
 	struct stat st;
-	char *c, *nd;
+	char *nd;
 
 	if (slash == NULL || (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)))
 		return canon(path, e);
-	if (dir == NULL || strlen(dir) != dlen ||
-	    strncmp(dir, path, dlen) != 0) {
-		/* Forget the old pair first; remember the new one only
+	for (i = 0; i < NDIRS; i++)
+		if (dir[i] != NULL && strlen(dir[i]) == dlen &&
+		    strncmp(dir[i], path, dlen) == 0)
+			break;
+	if (i == NDIRS) {
+		/* Forget the oldest pair first; remember the new one only
 		 * once both halves are known. */
-		free(dir);
-		free(cdir);
-		dir = cdir = NULL;
+		i = next++ % NDIRS;
+		free(dir[i]);
+		free(cdir[i]);
+		dir[i] = cdir[i] = NULL;
 		if ((nd = strndup(path, dlen)) == NULL)
 			err(2, NULL);
-		if ((cdir = canon(nd, e)) == NULL) {
+		if ((cdir[i] = canon(nd, e)) == NULL) {
 			free(nd);
 			return NULL;
 		}
-		dir = nd;
+		dir[i] = nd;
 	}
-	c = path_plus(cdir, slash, "", "");
-	return c;
+	return path_plus(cdir[i], slash, "", "");
 }
 
 /* 1 when path lies strictly inside the directory whose canonical form is
@@ -707,24 +723,39 @@ static void
 write_lock(void)
 {
 	static char *buf;
-	static size_t cap;
+	static size_t cap, last;
+	static long pid;
 	size_t len, k, need;
 	int n;
 
-	if (lockfd == -1)
+	/* Made at the first launch, and emptied of an older run's list;
+	 * -2 once that failed. */
+	if (lockfd == -2)
 		return;
+	if (lockfd == -1) {
+		lockfd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC |
+		    O_NOFOLLOW, 0666);
+		if (lockfd == -1 || ftruncate(lockfd, 0) == -1) {
+			warn("%s", lock_path);
+			lockfd = -2;
+			return;
+		}
+	}
 	need = 128 + sizeof(boot_id);
 	for (k = 0; k < (size_t)opt.jobs && jobs != NULL; k++)
 		if (jobs[k].t != -1 && jobs[k].p.pid > 0)
 			need += 32 + strlen(tasks[jobs[k].t].agent);
+	if (need < last)
+		need = last;
 	if (need > cap) {
 		free(buf);
 		if ((buf = malloc(need)) == NULL)
 			err(2, NULL);
 		cap = need;
 	}
-	n = snprintf(buf, cap, "loom-spawn %ld %s\n", (long)getpid(),
-	    boot_id);
+	if (pid == 0)
+		pid = (long)getpid();
+	n = snprintf(buf, cap, "loom-spawn %ld %s\n", pid, boot_id);
 	len = n > 0 ? (size_t)n : 0;
 	for (k = 0; k < (size_t)opt.jobs && jobs != NULL; k++)
 		if (jobs[k].t != -1 && jobs[k].p.pid > 0) {
@@ -732,10 +763,15 @@ write_lock(void)
 			    (long)jobs[k].p.pid, tasks[jobs[k].t].agent);
 			len += n > 0 ? (size_t)n : 0;
 		}
-	/* Losing this list loses only the warning after a kill -9. */
-	if (pwrite(lockfd, buf, len, 0) != (ssize_t)len ||
-	    ftruncate(lockfd, (off_t)len) == -1)
+	/* Blank lines pad it to its longest yet, which saves truncating
+	 * it each time.  Losing it loses only the wait after a kill -9. */
+	if (len < last) {
+		memset(buf + len, '\n', last - len);
+		len = last;
+	}
+	if (pwrite(lockfd, buf, len, 0) != (ssize_t)len)
 		warn("%s", lock_path);
+	last = len;
 }
 
 /*
@@ -810,18 +846,21 @@ take_lock(void)
 {
 	char line[128];
 	FILE *fp;
+	int fd;
 	ssize_t n;
 	long pid = 0;
 
 	read_boot_id();
-	lockfd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0666);
-	if (lockfd == -1)
-		err(2, "%s", lock_path);
-	if (flock(lockfd, LOCK_EX | LOCK_NB) == -1) {
+	/* The directory itself is locked: no file is made before the
+	 * plan is written (a full disk). */
+	if ((dirfd = open(opt.workdir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		err(2, "%s", opt.workdir);
+	if (flock(dirfd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno != EWOULDBLOCK)
-			err(2, "%s", lock_path);
-		n = pread(lockfd, line, sizeof(line) - 1, 0);
+			err(2, "%s", opt.workdir);
+		fd = open(lock_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		n = fd == -1 ? -1 : read(fd, line, sizeof(line) - 1);
 		line[n > 0 ? n : 0] = '\0';
 		if (sscanf(line, "loom-spawn %ld", &pid) == 1)
 			errx(2, "%s: another loom-spawn (pid %ld) runs in "
@@ -829,11 +868,12 @@ take_lock(void)
 		errx(2, "%s: another loom-spawn runs in this work directory",
 		    opt.workdir);
 	}
-	if ((n = dup(lockfd)) == -1 || (fp = fdopen((int)n, "r")) == NULL)
-		err(2, "%s", lock_path);
-	wait_orphans(fp);
-	fclose(fp);
-	write_lock();
+	if ((fd = open(lock_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) != -1) {
+		if ((fp = fdopen(fd, "r")) == NULL)
+			err(2, "%s", lock_path);
+		wait_orphans(fp);
+		fclose(fp);
+	}
 }
 
 static void
@@ -850,6 +890,11 @@ prepare_workdir(void)
 		if (mkdirs(tasks[i].out) == -1)
 			err(2, "%s", tasks[i].out);
 	write_plan();
+	/* The file every quiet task's log is a link to (see open_log). */
+	snprintf(empty_path, sizeof(empty_path), "%s/.empty", log_dir);
+	unlink(empty_path);
+	close(open(empty_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0666));
 	snprintf(p, sizeof(p), "%s/journal.ndjson", opt.workdir);
 	if ((journal = calloc(graph->n + 1, sizeof(*journal))) == NULL)
 		err(2, NULL);
@@ -996,9 +1041,9 @@ launch(struct job *jb, const struct task *tk, char *e)
 
 	if (tk->run == NULL && adapter != NULL)
 		return loom_proc_exec(&jb->p, adapter_argv, jb->env,
-		    jb->outfd, jb->logfd, r->line, r->len, e);
+		    jb->outfd, jb->errw, r->line, r->len, e);
 	return loom_proc_start(&jb->p, task_command(tk), jb->env,
-	    jb->outfd, jb->logfd, r->line, r->len, e);
+	    jb->outfd, jb->errw, r->line, r->len, e);
 }
 
 /* ---- what loom-spawn writes ------------------------------------ */
@@ -1170,6 +1215,85 @@ stop_job(struct job *jb, int sig)
 	}
 }
 
+/* Opens task t's log for appending: a file of its own, never the run's
+ * empty file it may still be a link to. */
+static int
+open_log(long t)
+{
+	const char *log = tasks[t].log;
+	struct stat sb;
+	int fd;
+
+	fd = open(log, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	if (fd != -1 && fstat(fd, &sb) == 0 && sb.st_nlink == 1)
+		return fd;
+	if (fd != -1) {
+		close(fd);
+		unlink(log);
+	}
+	return open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+	    O_NOFOLLOW, 0666);
+}
+
+/*
+ * Moves what waits in the stderr pipe fd of task t into its log, which
+ * is created (as *logfdp) only when the first byte comes, so a task
+ * quiet on stderr costs no file.  Reads at most max times.  Returns 0
+ * at the end of the pipe (fd closed), else 1.
+ */
+static int
+read_stderr(int fd, int *logfdp, long t, int max)
+{
+	static char buf[65536];
+	ssize_t n;
+
+	while (max-- > 0) {
+		n = read(fd, buf, sizeof(buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return 1;
+		if (n <= 0)
+			break;
+		/* A log that cannot be written (a full disk) loses the
+		 * task's stderr quietly, as when the task wrote it. */
+		if (*logfdp == -1 && (*logfdp = open_log(t)) == -1)
+			*logfdp = -2;	/* dropped from now on */
+		if (*logfdp >= 0 && write(*logfdp, buf, (size_t)n) != n) {
+			close(*logfdp);
+			*logfdp = -2;
+		}
+	}
+	if (max >= 0) {
+		close(fd);
+		return 0;
+	}
+	return 1;
+}
+
+/* The task's process has ended: take what it wrote to stderr, and keep
+ * reading what its background children write, if they hold the pipe. */
+static void
+end_stderr(struct job *jb)
+{
+	struct linger *l;
+
+	if (jb->errfd == -1)
+		return;
+	if (read_stderr(jb->errfd, &jb->logfd, jb->t, 64) == 1) {
+		if (loom_grow((void **)&lingers, &caplingers, nlingers + 1,
+		    sizeof(*lingers)) != 0)
+			err(2, NULL);
+		l = &lingers[nlingers++];
+		l->fd = jb->errfd;
+		l->t = jb->t;
+		l->logfd = jb->logfd >= 0 ? dup(jb->logfd) : -1;
+		if (l->logfd != -1)
+			fcntl(l->logfd, F_SETFD, FD_CLOEXEC);
+	}
+	jb->errfd = -1;
+}
+
 /* The last attempt of jb ended with wait status ws, or NOWAIT when it
  * was cancelled while waiting to be retried. */
 static void
@@ -1217,7 +1341,9 @@ finish(struct job *jb, int ws)
 
 	free(tmp);
 	free(failed);
-	close(jb->logfd);
+	if (jb->logfd >= 0)
+		close(jb->logfd);
+	jb->logfd = -1;
 	free_env(jb->env);
 	jb->env = NULL;
 	jb->t = -1;
@@ -1237,6 +1363,7 @@ attempt_ended(struct job *jb, int ws)
 		loom_proc_kill(&jb->p, SIGKILL);
 	loom_proc_close(&jb->p);
 	write_lock();
+	end_stderr(jb);
 	jb->deadline = jb->killat = 0;
 	if ((jb->timedout || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) &&
 	    !jb->cancelled && stop == STOP_NONE &&
@@ -1255,6 +1382,7 @@ start_attempt(struct job *jb)
 {
 	struct task *tk = &tasks[jb->t];
 	char e[LOOM_ERRLEN], *tmp;
+	int fds[2] = { -1, -1 };
 	jv rec;
 
 	jb->attempt++;
@@ -1265,12 +1393,19 @@ start_attempt(struct job *jb)
 	jb->outfd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
 	    O_NOFOLLOW, 0666);
 	free(tmp);
-	if (jb->logfd == -1) {
-		jb->logfd = open(tk->log, O_WRONLY | O_CREAT | O_TRUNC |
-		    O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0666);
-		if (jb->logfd == -1)
-			warn("%s", tk->log);
+	/* The log holds this run's stderr only.  Until the first byte
+	 * comes (read_stderr) it is a link to the run's empty file, which
+	 * costs no new file: it says the task started (loom status). */
+	if (jb->attempt == 1) {
+		unlink(tk->log);
+		if (link(empty_path, tk->log) == -1)
+			close(open(tk->log, O_WRONLY | O_CREAT | O_CLOEXEC |
+			    O_NOFOLLOW, 0666));
 	}
+	if (loom_proc_pipe(fds) == -1)
+		warn("pipe");
+	jb->errfd = fds[0];
+	jb->errw = fds[1];
 	free_env(jb->env);
 	jb->env = task_env((uint32_t)jb->t, jb->attempt);
 	jb->start = loom_now();
@@ -1278,21 +1413,25 @@ start_attempt(struct job *jb)
 		jb->first = jb->start;
 		jb->seq = ++seq;
 	}
-	if (jb->outfd == -1 || jb->logfd == -1 || launch(jb, tk, e) == -1) {
+	if (jb->outfd == -1 || jb->errw == -1 || launch(jb, tk, e) == -1) {
 		if (jb->outfd == -1)
 			warn("%s", tk->out);
-		else if (jb->logfd != -1)
+		else if (jb->errw != -1)
 			warnx("%s", e);
 		if (jb->outfd == -1 && (jb->outfd = open("/dev/null",
 		    O_RDONLY | O_CLOEXEC)) == -1)
 			err(2, "/dev/null");
-		if (jb->logfd == -1 && (jb->logfd = open("/dev/null",
-		    O_RDONLY | O_CLOEXEC)) == -1)
-			err(2, "/dev/null");
+		if (jb->errw != -1)
+			close(jb->errw);
+		if (jb->errfd != -1)
+			close(jb->errfd);
+		jb->errfd = jb->errw = -1;
 		jb->p.pid = 0;
 		finish(jb, 127 << 8);
 		return;
 	}
+	close(jb->errw);
+	jb->errw = -1;
 	jb->deadline = tk->timeout > 0 ? loom_mono() + tk->timeout : 0;
 	write_lock();
 
@@ -1332,6 +1471,7 @@ dispatch(void)
 		memset(jb, 0, sizeof(*jb));
 		jb->t = t;
 		jb->p.infd = jb->outfd = jb->logfd = -1;
+		jb->errfd = jb->errw = -1;
 		njobs++;
 		status.running = njobs;
 		start_attempt(jb);
@@ -1452,20 +1592,42 @@ job_of(pid_t pid)
 	return NULL;
 }
 
+/* Reads the lingering stderr pipes that poll found ready (pfd[i] is
+ * lingers[i]'s), or all of them, without waiting, when pfd is NULL;
+ * forgets those at their end. */
+static void
+hear_lingers(const struct pollfd *pfd, size_t n)
+{
+	size_t k, keep = 0;
+	struct linger *l;
+
+	for (k = 0; k < nlingers; k++) {
+		l = &lingers[k];
+		if ((pfd == NULL || (k < n && pfd[k].revents != 0)) &&
+		    read_stderr(l->fd, &l->logfd, l->t, 4) == 0) {
+			if (l->logfd >= 0)
+				close(l->logfd);
+			continue;
+		}
+		lingers[keep++] = *l;
+	}
+	nlingers = keep;
+}
+
 static void
 run(int wakefd)
 {
-	struct pollfd *pfd;
-	struct job *jb, **fed;
+	struct pollfd *pfd = NULL;
+	struct job *jb, **fed, **heard;
 	struct stat sb;
 	double wait;
 	unsigned ev;
-	size_t k, n, i;
+	size_t k, n, i, hbase, nerr, caplfd = 0;
 	int ws, outpipe, ms_;
 	pid_t pid;
 
-	if ((pfd = calloc((size_t)opt.jobs + 2, sizeof(*pfd))) == NULL ||
-	    (fed = calloc((size_t)opt.jobs + 1, sizeof(*fed))) == NULL)
+	if ((fed = calloc((size_t)opt.jobs + 1, sizeof(*fed))) == NULL ||
+	    (heard = calloc((size_t)opt.jobs + 1, sizeof(*heard))) == NULL)
 		err(2, NULL);
 	outpipe = fstat(1, &sb) == 0 && (S_ISFIFO(sb.st_mode) ||
 	    S_ISSOCK(sb.st_mode));
@@ -1488,6 +1650,9 @@ run(int wakefd)
 		if (wait > 3600)	/* a poll timeout fits in an int */
 			wait = 3600;
 		ms_ = wait < 0 ? -1 : (int)ceil(wait * 1000);
+		if (loom_grow((void **)&pfd, &caplfd, (size_t)opt.jobs * 2 +
+		    2 + nlingers, sizeof(*pfd)) != 0)
+			err(2, NULL);
 		n = 0;
 		pfd[n].fd = wakefd;
 		pfd[n++].events = POLLIN;
@@ -1502,6 +1667,19 @@ run(int wakefd)
 				pfd[n++].events = POLLOUT;
 			}
 		fed[i] = NULL;
+		hbase = n;
+		for (k = i = 0; k < (size_t)opt.jobs; k++)
+			if (jobs[k].t != -1 && jobs[k].errfd != -1) {
+				heard[i++] = &jobs[k];
+				pfd[n].fd = jobs[k].errfd;
+				pfd[n++].events = POLLIN;
+			}
+		heard[i] = NULL;
+		nerr = n;
+		for (k = 0; k < nlingers; k++) {
+			pfd[n].fd = lingers[k].fd;
+			pfd[n++].events = POLLIN;
+		}
 		if (poll(pfd, n, ms_) == -1 && errno != EINTR)
 			err(2, "poll");
 
@@ -1524,6 +1702,12 @@ run(int wakefd)
 		}
 		for (i = 0; fed[i] != NULL; i++)
 			loom_proc_feed(&fed[i]->p);
+		for (i = 0; heard[i] != NULL; i++)
+			if (pfd[hbase + i].revents != 0 &&
+			    read_stderr(heard[i]->errfd, &heard[i]->logfd,
+			    heard[i]->t, 4) == 0)
+				heard[i]->errfd = -1;
+		hear_lingers(pfd + nerr, n - nerr);
 		while ((pid = loom_proc_reap(&ws)) > 0)
 			if ((jb = job_of(pid)) != NULL)
 				attempt_ended(jb, ws);
@@ -1532,6 +1716,7 @@ run(int wakefd)
 	}
 	free(pfd);
 	free(fed);
+	free(heard);
 }
 
 /* After a stop: every task that never ran is cancelled. */
@@ -1876,6 +2061,7 @@ main(int argc, char **argv)
 	status.total = graph->n;
 	status.started = loom_mono();
 	run(wakefd);
+	hear_lingers(NULL, 0);
 	drain_skipped();
 	cancel_rest();
 	sync_journal(1);

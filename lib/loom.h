@@ -367,6 +367,10 @@ int	 loom_proc_exec(struct loom_proc *p, char *const argv[],
  * is written or the reader went away.  Returns 1 while more remains. */
 int	 loom_proc_feed(struct loom_proc *p);
 
+/* A pipe for a task's stderr: both ends close-on-exec, the read end
+ * fds[0] non-blocking.  Returns 0, or -1 with errno set. */
+int	 loom_proc_pipe(int fds[2]);
+
 /* Sends sig to the process group of p. */
 int	 loom_proc_kill(const struct loom_proc *p, int sig);
 

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -147,9 +148,57 @@ shell:
 	return NULL;
 }
 
+/*
+ * Where name is found on PATH, remembered for the rest of the run as a
+ * shell's hash table does, so that the child does not try every
+ * directory before it for every task; NULL when name holds a slash or
+ * is not found (the child then searches as execvpe does).
+ */
+static const char *
+lookup(const char *name)
+{
+	enum { NCACHE = 32 };
+	static struct {
+		char	*name, *path;
+	} cache[NCACHE];
+	static size_t n;
+	const char *path = getenv("PATH"), *d, *end;
+	struct stat st;
+	char *full;
+	size_t i, dlen, len;
+
+	if (strchr(name, '/') != NULL || path == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (strcmp(cache[i].name, name) == 0)
+			return cache[i].path;
+	for (d = path; ; d = end + 1) {
+		end = strchr(d, ':');
+		dlen = end != NULL ? (size_t)(end - d) : strlen(d);
+		len = (dlen > 0 ? dlen : 1) + strlen(name) + 2;
+		if ((full = malloc(len)) == NULL)
+			return NULL;
+		snprintf(full, len, "%.*s/%s", (int)(dlen > 0 ? dlen : 1),
+		    dlen > 0 ? d : ".", name);
+		if (stat(full, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(full, X_OK) == 0)
+			break;
+		free(full);
+		full = NULL;
+		if (end == NULL)
+			return NULL;
+	}
+	if (n == NCACHE || (cache[n].name = strdup(name)) == NULL) {
+		free(full);
+		return NULL;
+	}
+	cache[n].path = full;
+	return cache[n++].path;
+}
+
 static void __attribute__((__noreturn__))
-child(const char *cmd, char **words, char *const env[], int infd,
-    int outfd, int errfd, pid_t parent)
+child(const char *cmd, char **words, const char *prog, char *const env[],
+    int infd, int outfd, int errfd, pid_t parent)
 {
 	static const int sigs[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP,
 	    SIGCHLD, SIGQUIT };
@@ -177,6 +226,9 @@ child(const char *cmd, char **words, char *const env[], int infd,
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	if (words != NULL) {
+		/* Gone since, or a script without #!: search again. */
+		if (prog != NULL)
+			execve(prog, words, env);
 		execvpe(words[0], words, env);
 		child_say(2, "loom-spawn: ");
 		child_say(2, words[0]);
@@ -201,13 +253,13 @@ static int	start(struct loom_proc *, const char *, char *const [],
 /* vfork in a frame of its own, so that no local of the caller lives
  * across it. */
 static pid_t __attribute__((__noinline__))
-fork_child(const char *cmd, char **words, char *const env[], int infd,
-    int outfd, int errfd, pid_t parent)
+fork_child(const char *cmd, char **words, const char *prog,
+    char *const env[], int infd, int outfd, int errfd, pid_t parent)
 {
 	pid_t pid = vfork();
 
 	if (pid == 0)
-		child(cmd, words, env, infd, outfd, errfd, parent);
+		child(cmd, words, prog, env, infd, outfd, errfd, parent);
 	return pid;
 }
 
@@ -257,7 +309,8 @@ start(struct loom_proc *p, const char *cmd, char *const argv[],
 	 * only system calls until then (no stdio, no malloc), which saves
 	 * copying the page tables of a big plan for every task.
 	 */
-	pid = fork_child(cmd, words, env, fds[0], outfd, errfd, parent);
+	pid = fork_child(cmd, words, words != NULL ? lookup(words[0]) : NULL,
+	    env, fds[0], outfd, errfd, parent);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (argv == NULL)
 		free(words);
@@ -277,6 +330,15 @@ start(struct loom_proc *p, const char *cmd, char *const argv[],
 	p->inoff = 0;
 	fcntl(p->infd, F_SETFL, O_NONBLOCK);
 	loom_proc_feed(p);
+	return 0;
+}
+
+int
+loom_proc_pipe(int fds[2])
+{
+	if (pipe2(fds, O_CLOEXEC) == -1)
+		return -1;
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
 	return 0;
 }
 

@@ -131,6 +131,39 @@ loom/outputs/a.json"
 b.json"
 }
 
+@test "the log holds all a task's stderr, retries and late writes too" {
+	{
+		task quiet 0 '[]' 'echo out'
+		task retry 0 '[]' 'echo "try $LOOM_ATTEMPT" >&2; exit 1' \
+		    '{"retries":1}'
+		task late 0 '[]' '(sleep 0.3; echo late >&2) & echo now >&2'
+		task slow 0 '[]' 'sleep 1'
+		task big 0 '[]' 'head -c 1000000 /dev/zero | tr "\\0" x >&2'
+	} >plan
+	mkdir -p loom/logs
+	echo "an old run's" >loom/logs/general_quiet.log
+	run loom-spawn -j5 --retry-delay 0 plan
+	assert_failure 1
+	echo "$output" >out
+	# A quiet task's log is there, empty: an older run's is gone.
+	for a in quiet slow; do
+		[ -e "loom/logs/general_$a.log" ] &&
+		    [ ! -s "loom/logs/general_$a.log" ] || fail "$a's log"
+	done
+	run cat loom/logs/general_retry.log
+	assert_output "try 1
+try 2"
+	run cat loom/logs/general_late.log
+	assert_output "now
+late"
+	[ "$(tr -d x <loom/logs/general_big.log | wc -c)" -eq 0 ]
+	[ "$(wc -c <loom/logs/general_big.log)" -eq 1000000 ]
+	run status_of out quiet
+	assert_output ok
+	run jq -r 'select(.type == "result" and .id == "quiet") | .log' out
+	assert_output loom/logs/general_quiet.log
+}
+
 @test "a failed task's dependents are skipped, independent tasks go on" {
 	{
 		task a 0 '[]' 'exit 1'
@@ -333,7 +366,8 @@ b cancelled"
 }
 
 @test "--workdir and LOOM_WORKDIR move the work directory" {
-	task a 0 '[]' 'echo $LOOM_WORKDIR' '{"outputs_to":"w/out/a.json"}' >plan
+	task a 0 '[]' 'echo $LOOM_WORKDIR; echo e >&2' \
+	    '{"outputs_to":"w/out/a.json"}' >plan
 	run loom-spawn --workdir w plan
 	assert_success
 	[ -s w/journal.ndjson ] && [ -s w/plan.json ] && [ -e w/logs/general_a.log ]
@@ -409,4 +443,31 @@ general_a"
 	assert_success
 	run grep -c '^LOOM_TASK_ID=a$' loom/outputs/a.json
 	assert_output 1
+}
+
+@test "a program found on PATH once is run from there, as sh would" {
+	# A script without #! runs under sh; one found earlier on PATH
+	# wins; a program removed mid-run is searched for again.
+	mkdir b1 b2
+	printf 'echo plain script\n' >b1/plain
+	printf '#!/bin/sh\necho first\n' >b1/which
+	printf '#!/bin/sh\necho second\n' >b2/which
+	printf '#!/bin/sh\necho gone\n' >b1/gone
+	printf '#!/bin/sh\necho found again\n' >b2/gone
+	chmod +x b1/* b2/*
+	{
+		task a 0 '[]' 'plain'
+		task b 0 '[]' 'which'
+		task c 0 '[]' 'gone'
+		task d 1 '["c"]' 'rm b1/gone'
+		task e 2 '["d"]' 'gone'
+	} >plan
+	PATH="$PWD/b1:$PWD/b2:$PATH" run loom-spawn -j1 plan
+	assert_success
+	run cat loom/outputs/a.json loom/outputs/b.json loom/outputs/c.json \
+	    loom/outputs/e.json
+	assert_output "plain script
+first
+gone
+found again"
 }
