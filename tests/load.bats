@@ -32,7 +32,7 @@ spawn_sampled() {
 		sleep 0.01
 	done
 	while [ -n "$sp" ] && [ -d "/proc/$sp" ]; do
-		n=$(ls "/proc/$sp/fd" 2>/dev/null | wc -l)
+		n=$(find "/proc/$sp/fd" -mindepth 1 2>/dev/null | wc -l)
 		[ "$n" -le "$max" ] || max=$n
 		sleep 0.05
 	done
