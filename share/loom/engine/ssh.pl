@@ -12,7 +12,7 @@ use POSIX ();
 
 my $n = $ENV{PARALLEL_SEQ};
 my $edir = $ENV{LOOM_ENGINE_DIR};
-my $ssh = $ENV{LOOM_SSH} || 'ssh';
+my $ssh = 'ssh';
 if (!defined $n || !defined $edir || $n !~ /^\d+$/ || !-f "$edir/$n" ||
     !grep({ /^GNU_Parallel_worker/ } @ARGV)) {
 	exec { $ssh } $ssh, @ARGV;
