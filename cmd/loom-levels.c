@@ -15,6 +15,10 @@
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +35,7 @@ static const char usage_text[] =
 #define HAS_AGENT	0x04
 #define HAS_OUTPUT	0x08
 #define MULTILINE	0x10
+#define EXCEPTION	0x20	/* not alone on its line: length kept */
 
 /* Where records' bytes are: the input file, or a copy in memory. */
 struct source {
@@ -46,12 +51,15 @@ struct levels {
 	size_t		 nfiles;
 	/* per task */
 	uint32_t	*off;		/* in the file, or in src.mem */
-	uint32_t	*len;
 	uint32_t	*line;		/* only when not read from a file */
 	uint16_t	*file;
-	uint16_t	*role;
+	unsigned char	*role8;		/* role numbers while under 256 */
+	uint16_t	*role16;	/* then these */
 	uint8_t		*flags;
 	size_t		 cap;
+	/* lengths of records that are not the rest of their line */
+	uint32_t	*exc_task, *exc_len;
+	size_t		 nexc, capexc;
 	/* roles and agents */
 	struct loom_map	*roles;
 	uint32_t	*nextnum;	/* per role */
@@ -347,12 +355,15 @@ add_task(struct levels *L, struct loom_reader *r, jv v)
 	if ((size_t)t >= L->cap) {
 		L->cap = L->cap ? L->cap * 2 : 1024;
 		L->off = xgrow(L->off, L->cap, sizeof(*L->off));
-		L->len = xgrow(L->len, L->cap, sizeof(*L->len));
 		if (L->src.fd < 0) {
 			L->line = xgrow(L->line, L->cap, sizeof(*L->line));
 			L->file = xgrow(L->file, L->cap, sizeof(*L->file));
 		}
-		L->role = xgrow(L->role, L->cap, sizeof(*L->role));
+		if (L->role16 != NULL)
+			L->role16 = xgrow(L->role16, L->cap,
+			    sizeof(*L->role16));
+		else
+			L->role8 = xgrow(L->role8, L->cap, 1);
 		L->flags = xgrow(L->flags, L->cap, sizeof(*L->flags));
 	}
 	if (L->src.fd < 0)
@@ -360,12 +371,35 @@ add_task(struct levels *L, struct loom_reader *r, jv v)
 	if (off + (off_t)rawlen > UINT32_MAX)
 		errx(2, "%s:%ld: plan too large (over 4 GiB)", file, line);
 	L->off[t] = (uint32_t)off;
-	L->len[t] = (uint32_t)rawlen;
+	if (L->src.fd >= 0 && ((flags & MULTILINE) || !loom_reader_alone(r))) {
+		flags |= EXCEPTION;
+		if (L->nexc == L->capexc) {
+			L->capexc = L->capexc ? L->capexc * 2 : 16;
+			L->exc_task = xgrow(L->exc_task, L->capexc,
+			    sizeof(*L->exc_task));
+			L->exc_len = xgrow(L->exc_len, L->capexc,
+			    sizeof(*L->exc_len));
+		}
+		L->exc_task[L->nexc] = (uint32_t)t;
+		L->exc_len[L->nexc++] = (uint32_t)rawlen;
+	}
 	if (L->src.fd < 0) {
 		L->line[t] = (uint32_t)line;
 		L->file[t] = (uint16_t)L->curfile;
 	}
-	L->role[t] = (uint16_t)rn;
+	if (rn > UCHAR_MAX && L->role16 == NULL) {
+		size_t i;
+
+		L->role16 = xgrow(NULL, L->cap, sizeof(*L->role16));
+		for (i = 0; i < (size_t)t; i++)
+			L->role16[i] = L->role8[i];
+		free(L->role8);
+		L->role8 = NULL;
+	}
+	if (L->role16 != NULL)
+		L->role16[t] = (uint16_t)rn;
+	else
+		L->role8[t] = (unsigned char)rn;
 	L->flags[t] = flags;
 done:
 	jv_free(v);
@@ -455,30 +489,76 @@ report(void *ctx, long task, const char *msg)
 	}
 }
 
-/* Reads task t's bytes into a buffer of at least len+1. */
-static char *
+/* The length of task t's record, when it is not the rest of its line. */
+static size_t
+exception_len(const struct levels *L, size_t t)
+{
+	size_t lo = 0, hi = L->nexc, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (L->exc_task[mid] < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return L->exc_len[lo];
+}
+
+/* Reads task t's bytes into *buf, NUL-terminated, and returns their
+ * length.  From a file, a record alone on its line is the rest of that
+ * line without the white space at its end: its length is not kept. */
+static size_t
 fetch(struct levels *L, size_t t, char **buf, size_t *cap)
 {
-	size_t len = L->len[t], got = 0;
+	size_t len, got = 0, want;
 	ssize_t n;
+	char *nl = NULL;
 
-	if (len + 1 > *cap) {
-		*cap = len + 1 > 4096 ? len + 1 : 4096;
-		*buf = xgrow(*buf, *cap, 1);
-	}
-	if (L->src.fd < 0)
-		memcpy(*buf, L->src.mem + L->off[t], len);
-	else
-		while (got < len) {
-			n = pread(L->src.fd, *buf + got, len - got,
-			    L->off[t] + (off_t)got);
-			if (n <= 0)
-				errx(2, "%s: input changed while read",
-				    L->files[0]);
-			got += (size_t)n;
+	if (L->src.fd < 0) {
+		len = (t + 1 < L->g->n ? L->off[t + 1] : L->src.used) -
+		    L->off[t];
+		if (len + 1 > *cap) {
+			*cap = len + 1 > 4096 ? len + 1 : 4096;
+			*buf = xgrow(*buf, *cap, 1);
 		}
-	(*buf)[len] = '\0';
-	return *buf;
+		memcpy(*buf, L->src.mem + L->off[t], len);
+		(*buf)[len] = '\0';
+		return len;
+	}
+	want = L->flags[t] & EXCEPTION ? exception_len(L, t) : 0;
+	for (;;) {
+		if (got + 4096 + 1 > *cap) {
+			*cap = got + 4096 + 1 > 2 * *cap ? got + 4096 + 1 :
+			    2 * *cap;
+			*buf = xgrow(*buf, *cap, 1);
+		}
+		n = pread(L->src.fd, *buf + got, want ? (want - got < 4096 ?
+		    want - got : 4096) : 4096, L->off[t] + (off_t)got);
+		if (n < 0 || (n == 0 && (want || got == 0)))
+			errx(2, "%s: input changed while read", L->files[0]);
+		if (n == 0)
+			break;
+		if (!want && (nl = memchr(*buf + got, '\n', (size_t)n)) !=
+		    NULL) {
+			got = (size_t)(nl - *buf);
+			break;
+		}
+		got += (size_t)n;
+		if (want && got == want)
+			break;
+	}
+	while (!want && got > 0 && ((*buf)[got - 1] == ' ' ||
+	    (*buf)[got - 1] == '\t' || (*buf)[got - 1] == '\r'))
+		got--;
+	(*buf)[got] = '\0';
+	return got;
+}
+
+static size_t
+role_of(const struct levels *L, size_t t)
+{
+	return L->role16 != NULL ? L->role16[t] : L->role8[t];
 }
 
 /* The agent name for task t, in output order: given, or ROLE_N with the
@@ -487,7 +567,7 @@ static const char *
 agent_of(struct levels *L, size_t t, jv rec)
 {
 	static char name[128];
-	const char *role = loom_map_key(L->roles, L->role[t], NULL);
+	const char *role = loom_map_key(L->roles, role_of(L, t), NULL);
 	jv a;
 
 	if (L->flags[t] & HAS_AGENT) {
@@ -498,7 +578,7 @@ agent_of(struct levels *L, size_t t, jv rec)
 	}
 	do
 		snprintf(name, sizeof(name), "%s_%u", role,
-		    ++L->nextnum[L->role[t]]);
+		    ++L->nextnum[role_of(L, t)]);
 	while (loom_map_get(L->agents, name, strlen(name)) >= 0);
 	return name;
 }
@@ -513,15 +593,16 @@ json_str(const char *s)
 static void
 write_task(struct levels *L, size_t t, char **buf, size_t *cap)
 {
-	char *raw = fetch(L, t, buf, cap);
-	const char *role = loom_map_key(L->roles, L->role[t], NULL);
+	size_t len = fetch(L, t, buf, cap);
+	char *raw = *buf;
+	const char *role = loom_map_key(L->roles, role_of(L, t), NULL);
 	const char *agent;
 	char path[4096];
 	jv rec = jv_null(), s;
 
 	if (L->flags[t] & (HAS_LEVEL | HAS_ROLE | HAS_AGENT | HAS_OUTPUT |
 	    MULTILINE)) {
-		rec = jv_parse_sized(raw, (int)L->len[t]);
+		rec = jv_parse_sized(raw, (int)len);
 		agent = agent_of(L, t, rec);
 		snprintf(path, sizeof(path), "%s/outputs/%s.json", L->workdir,
 		    agent);
@@ -542,9 +623,9 @@ write_task(struct levels *L, size_t t, char **buf, size_t *cap)
 	agent = agent_of(L, t, rec);
 	snprintf(path, sizeof(path), "%s/outputs/%s.json", L->workdir, agent);
 	s = json_str(path);
-	fwrite(raw, 1, L->len[t] - 1, stdout);
+	fwrite(raw, 1, len - 1, stdout);
 	printf("%s\"level\":%u,\"role\":\"%s\",\"agent\":\"%s\","
-	    "\"outputs_to\":%s}\n", L->len[t] > 2 ? "," : "",
+	    "\"outputs_to\":%s}\n", len > 2 ? "," : "",
 	    L->g->level[t], role, agent, jv_string_value(s));
 	jv_free(s);
 }
@@ -564,8 +645,11 @@ check_default_outputs(struct levels *L)
 	    sizeof(*L->nextnum));
 	for (i = 0; i < L->g->n; i++) {
 		t = L->g->order[i];
-		rec = L->flags[t] & HAS_AGENT ? jv_parse(fetch(L, t, &buf,
-		    &cap)) : jv_null();
+		rec = jv_null();
+		if (L->flags[t] & HAS_AGENT) {
+			fetch(L, t, &buf, &cap);
+			rec = jv_parse(buf);
+		}
 		snprintf(path, sizeof(path), "%s/outputs/%s.json", L->workdir,
 		    agent_of(L, t, rec));
 		jv_free(rec);
@@ -627,9 +711,12 @@ draw(struct levels *L, const char *fmt)
 	agents = xgrow(NULL, g->n ? g->n : 1, sizeof(*agents));
 	for (i = 0; i < g->n; i++) {
 		t = g->order[i];
-		jv rec = L->flags[t] & HAS_AGENT ? jv_parse(fetch(L, t, &buf,
-		    &cap)) : jv_null();
+		jv rec = jv_null();
 
+		if (L->flags[t] & HAS_AGENT) {
+			fetch(L, t, &buf, &cap);
+			rec = jv_parse(buf);
+		}
 		if ((agents[t] = strdup(agent_of(L, t, rec))) == NULL)
 			err(2, NULL);
 		jv_free(rec);
@@ -711,10 +798,12 @@ cleanup(void)
 		free((void *)L.files[i]);
 	free(L.files);
 	free(L.off);
-	free(L.len);
+	free(L.exc_task);
+	free(L.exc_len);
 	free(L.line);
 	free(L.file);
-	free(L.role);
+	free(L.role8);
+	free(L.role16);
 	free(L.flags);
 	free(L.nextnum);
 	free(L.src.mem);
@@ -743,6 +832,11 @@ main(int argc, char **argv)
 	size_t nfiles, i, cap = 0, bad;
 	int ch, seekable;
 
+#ifdef __GLIBC__
+	/* The graph's arrays double as they grow: from the heap, each move
+	 * leaves the old copy's pages behind; mapped, they move in place. */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+#endif
 	while ((ch = getopt_long(argc, argv, "w:d:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'w':
@@ -774,6 +868,7 @@ main(int argc, char **argv)
 	    NULL || (L.agents = loom_map_new()) == NULL ||
 	    (L.outs = loom_map_new()) == NULL)
 		err(2, NULL);
+	L.g->lean = fmt == NULL;	/* drawing needs the edges after */
 	L.files = xgrow(NULL, nfiles, sizeof(*L.files));
 	memset(L.files, 0, nfiles * sizeof(*L.files));
 	L.nfiles = nfiles;

@@ -19,14 +19,30 @@
 #include "loom.h"
 
 static const char usage_text[] =
-    "usage: loom-parse [-o file] [file ...]\n"
-    "       loom-parse [-o file] --compile cmd prompt\n";
+    "usage: loom-parse [-c] [-o file] [file ...]\n"
+    "       loom-parse [-c] [-o file] --compile cmd prompt\n";
+
+/* Where a task was read, for the graph's messages. */
+struct spot {
+	const char	*file;
+	long		 line;
+};
 
 struct parse {
 	jv		 plan;		/* the plan fields so far, or invalid */
 	jv		 recs;		/* every other record, in order */
 	const char	*name;		/* the file being read, for messages */
 	char		 err[LOOM_ERRLEN];
+	struct spot	*spot;		/* per task, in order */
+	size_t		 nspot, capspot;
+};
+
+/* The task fields loom reads or writes: a field a letter or two away
+ * from one of them is most likely a typing slip. */
+static const char *const task_fields[] = {
+	"type", "id", "description", "requires", "depends_on", "role",
+	"outputs_to", "run", "timeout", "retries", "estimate", "agent",
+	"level", NULL
 };
 
 static int
@@ -145,6 +161,79 @@ no:
 	return jv_invalid();
 }
 
+/* The edit distance between a and b (insertions, deletions, changes and
+ * swaps of neighbours), or a number over max once it is sure to be. */
+static size_t
+distance(const char *a, const char *b, size_t max)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, d[3][32], best, c;
+
+	if (la >= 32 || lb >= 32 || (la > lb ? la - lb : lb - la) > max)
+		return max + 1;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t *row = d[i % 3], *up = d[(i - 1) % 3];
+
+		row[0] = i;
+		best = i;
+		for (j = 1; j <= lb; j++) {
+			c = up[j - 1] + (a[i - 1] != b[j - 1]);
+			if (up[j] + 1 < c)
+				c = up[j] + 1;
+			if (row[j - 1] + 1 < c)
+				c = row[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[(i - 2) % 3][j - 2] + 1 <
+			    c)
+				c = d[(i - 2) % 3][j - 2] + 1;
+			row[j] = c;
+			if (c < best)
+				best = c;
+		}
+		if (best > max)
+			return max + 1;
+	}
+	return d[la % 3][lb];
+}
+
+/* key without case, '_' and '-', into buf. */
+static const char *
+fold(const char *key, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	for (; *key != '\0' && n + 1 < size; key++)
+		if (*key != '_' && *key != '-')
+			buf[n++] = (char)(*key >= 'A' && *key <= 'Z' ?
+			    *key - 'A' + 'a' : *key);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The task field key was probably meant to be, or NULL: the same letters
+ * but for case, '_' and '-' (dependsOn), or one slip away (two for long
+ * names) from a field of five letters or more. */
+static const char *
+meant(const char *key)
+{
+	char a[64], b[64];
+	size_t i, len;
+
+	for (i = 0; task_fields[i] != NULL; i++)
+		if (strcmp(key, task_fields[i]) == 0)
+			return NULL;
+	for (i = 0; task_fields[i] != NULL; i++) {
+		len = strlen(task_fields[i]);
+		if (strcmp(fold(key, a, sizeof(a)), fold(task_fields[i], b,
+		    sizeof(b))) == 0 || (len >= 5 &&
+		    distance(key, task_fields[i], len >= 8 ? 2 : 1) <=
+		    (len >= 8 ? 2u : 1u)))
+			return task_fields[i];
+	}
+	return NULL;
+}
+
 /* Normalises and checks a task record.  Consumes t. */
 static int
 add_task(struct parse *p, jv t, long line)
@@ -153,7 +242,7 @@ add_task(struct parse *p, jv t, long line)
 		"description", "requires", "depends_on", NULL
 	};
 	jv id, out, v;
-	const char *key;
+	const char *key, *like;
 	int i, rc = 0;
 
 	id = jv_object_get(jv_copy(t), jv_string("id"));
@@ -182,6 +271,10 @@ add_task(struct parse *p, jv t, long line)
 	}
 	jv_object_foreach(t, k, val) {
 		key = jv_string_value(k);
+		if ((like = meant(key)) != NULL)
+			warnx("%s:%ld: task %s: field %s is not one loom "
+			    "reads; did you mean \"%s\"?", p->name, line,
+			    loom_q(jv_string_value(id)), loom_q(key), like);
 		if (strcmp(key, "type") == 0 || strcmp(key, "id") == 0 ||
 		    strcmp(key, "description") == 0 ||
 		    strcmp(key, "requires") == 0 ||
@@ -199,6 +292,11 @@ add_task(struct parse *p, jv t, long line)
 	}
 	jv_free(id);
 	jv_free(t);
+	if (loom_grow((void **)&p->spot, &p->capspot, p->nspot + 1,
+	    sizeof(*p->spot)) != 0)
+		err(2, NULL);
+	p->spot[p->nspot].file = p->name;
+	p->spot[p->nspot++].line = line;
 	p->recs = jv_array_append(p->recs, out);
 	return 0;
 
@@ -549,6 +647,80 @@ check_answer(void *ctx, const char *plan, size_t len, char *msg)
 	return rc;
 }
 
+static void
+graph_report(void *ctx, long task, const char *msg)
+{
+	struct parse *p = ctx;
+
+	if (task < 0)
+		warnx("%s", msg);
+	else
+		warnx("%s:%ld: %s", p->spot[task].file, p->spot[task].line,
+		    msg);
+}
+
+/* --check: the graph checks of loom-levels, with the plan's own file and
+ * line in the messages.  Returns 0, or 1 with the problems told. */
+static int
+check_graph(struct parse *p)
+{
+	struct loom_graph *g;
+	size_t n = 0, bad = 0, *spot_of;
+	long t, first;
+	jv type, id, deps;
+
+	/* graph number -> spot: they differ once a duplicate took none */
+	if ((g = loom_graph_new()) == NULL || (spot_of = malloc((p->nspot ?
+	    p->nspot : 1) * sizeof(*spot_of))) == NULL)
+		err(2, NULL);
+	jv_array_foreach(p->recs, i, r) {
+		(void)i;
+		type = loom_get(r, "type");
+		if (strcmp(jv_string_value(type), "task") != 0) {
+			jv_free(type);
+			jv_free(r);
+			continue;
+		}
+		id = loom_get(r, "id");
+		deps = loom_get(r, "depends_on");
+		t = loom_graph_add(g, jv_string_value(id),
+		    (size_t)jv_string_length_bytes(jv_copy(id)), &first);
+		if (t == -2)
+			err(2, NULL);
+		if (t == -1) {
+			warnx("%s:%ld: duplicate task id %s (first at %s:%ld)",
+			    p->spot[n].file, p->spot[n].line,
+			    loom_q(jv_string_value(id)),
+			    p->spot[spot_of[first]].file,
+			    p->spot[spot_of[first]].line);
+			bad++;
+		} else {
+			spot_of[t] = n;
+			jv_array_foreach(deps, j, d) {
+				(void)j;
+				if (loom_graph_add_dep(g, jv_string_value(d),
+				    (size_t)jv_string_length_bytes(jv_copy(d)))
+				    != 0)
+					err(2, NULL);
+				jv_free(d);
+			}
+		}
+		n++;
+		jv_free(deps);
+		jv_free(id);
+		jv_free(type);
+		jv_free(r);
+	}
+	/* Past a duplicate the graph's numbers are not the spots': the
+	 * messages so far are enough. */
+	if (bad == 0 && (bad = loom_graph_check(g, graph_report, p)) ==
+	    (size_t)-1)
+		err(2, NULL);
+	loom_graph_free(g);
+	free(spot_of);
+	return bad > 0;
+}
+
 /* Writes the records to fp; 0 or -1 with errno. */
 static int
 write_all(struct parse *p, FILE *fp)
@@ -607,6 +779,7 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "check",	no_argument,		NULL, 'c' },
 		{ "compile",	required_argument,	NULL, 'C' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "output",	required_argument,	NULL, 'o' },
@@ -617,10 +790,13 @@ main(int argc, char *argv[])
 	const char *out = NULL, *cmd = NULL;
 	char *buf;
 	size_t len;
-	int ch, i, r, rc = 0;
+	int ch, i, r, rc = 0, check = 0;
 
-	while ((ch = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "cho:", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'c':
+			check = 1;
+			break;
 		case 'h':
 			loom_usage(usage_text, 0);
 		case 'o':
@@ -660,6 +836,8 @@ main(int argc, char *argv[])
 		if (r > rc)
 			rc = r;
 	}
+	if (rc == 0 && check)
+		rc = check_graph(&p);
 	if (rc == 0) {
 		if (out != NULL)
 			rc = write_file(&p, out);
@@ -670,6 +848,7 @@ main(int argc, char *argv[])
 	}
 	jv_free(p.plan);
 	jv_free(p.recs);
+	free(p.spot);
 	if (fclose(stdout) != 0 && rc == 0) {
 		warn("stdout");
 		rc = 2;

@@ -272,8 +272,8 @@ critical_path(double *lenp)
 		if (jv_get_kind(deps) == JV_KIND_ARRAY) {
 			jv_array_foreach(deps, j, d) {
 				if (jv_get_kind(d) == JV_KIND_STRING &&
-				    loom_graph_find(g, jv_string_value(d)) !=
-				    (long)i &&
+				    strcmp(jv_string_value(d), tasks[i].id) !=
+				    0 &&
 				    loom_graph_add_dep(g, jv_string_value(d),
 				    strlen(jv_string_value(d))) < 0)
 					err(2, NULL);

@@ -39,6 +39,7 @@ loom_graph_free(struct loom_graph *g)
 	loom_map_free(g->names);
 	free(g->name);
 	free(g->task_of);
+	free(g->istask);
 	free(g->dep_off);
 	free(g->dep);
 	free(g->level);
@@ -48,23 +49,51 @@ loom_graph_free(struct loom_graph *g)
 	free(g);
 }
 
-/* Interns a name and keeps task_of as long as the names. */
+/* task_of from name[]: built when first needed, a duplicate id or the
+ * resolution, so that reading a sound plan costs a bit per name. */
+static int
+build_task_of(struct loom_graph *g)
+{
+	size_t k, count = loom_map_count(g->names);
+
+	if (g->task_of != NULL)
+		return 0;
+	g->capnames = count ? count : 1;
+	if ((g->task_of = malloc(g->capnames * sizeof(*g->task_of))) == NULL)
+		return -1;
+	for (k = 0; k < count; k++)
+		g->task_of[k] = -1;
+	for (k = 0; k < g->n; k++)
+		g->task_of[g->name[k]] = (int32_t)k;
+	return 0;
+}
+
+/* Interns a name; keeps the task bits, and task_of once built, as long
+ * as the names. */
 static long
 intern(struct loom_graph *g, const char *s, size_t len)
 {
 	int isnew;
 	long k = loom_map_intern(g->names, s, len, &isnew);
+	size_t bytes;
 
-	if (k < 0)
-		return -1;
-	if (isnew) {
+	if (k < 0 || !isnew)
+		return k;
+	if (g->task_of != NULL) {
 		if (loom_grow((void **)&g->task_of, &g->capnames, (size_t)k + 1,
 		    sizeof(*g->task_of)) != 0)
 			return -1;
 		g->task_of[k] = -1;
 	}
+	bytes = g->captask;
+	if (loom_grow((void **)&g->istask, &g->captask, (size_t)k / 8 + 1, 1)
+	    != 0)
+		return -1;
+	memset(g->istask + bytes, 0, g->captask - bytes);
 	return k;
 }
+
+#define IS_TASK(g, k)	((g)->istask[(k) / 8] & (1u << ((k) % 8)))
 
 long
 loom_graph_add(struct loom_graph *g, const char *id, size_t len,
@@ -75,7 +104,9 @@ loom_graph_add(struct loom_graph *g, const char *id, size_t len,
 
 	if ((k = intern(g, id, len)) < 0)
 		return -2;
-	if (g->task_of[k] >= 0) {
+	if (IS_TASK(g, k)) {
+		if (build_task_of(g) != 0)
+			return -2;
 		if (firstp != NULL)
 			*firstp = g->task_of[k];
 		return -1;
@@ -95,7 +126,9 @@ loom_graph_add(struct loom_graph *g, const char *id, size_t len,
 		g->dep_off = p;
 	}
 	g->name[g->n] = (uint32_t)k;
-	g->task_of[k] = (int32_t)g->n;
+	g->istask[k / 8] |= (unsigned char)(1u << (k % 8));
+	if (g->task_of != NULL)
+		g->task_of[k] = (int32_t)g->n;
 	g->n++;
 	g->dep_off[g->n] = (uint32_t)g->ndep;
 	return (long)g->n - 1;
@@ -125,9 +158,20 @@ loom_graph_id(const struct loom_graph *g, size_t i)
 long
 loom_graph_find(const struct loom_graph *g, const char *id)
 {
-	long k = loom_map_get(g->names, id, strlen(id));
+	long k;
+	size_t i;
 
-	return k < 0 ? -1 : g->task_of[k];
+	if (g->lean)
+		return -1;
+	k = loom_map_get(g->names, id, strlen(id));
+	if (k < 0 || !IS_TASK(g, k))
+		return -1;
+	if (g->task_of != NULL)
+		return g->task_of[k];
+	for (i = 0; i < g->n; i++)	/* before the check, and no duplicate */
+		if (g->name[i] == (uint32_t)k)
+			return (long)i;
+	return -1;
 }
 
 /* Reports the cycle that closes when the task on top of the stack
@@ -272,8 +316,12 @@ sort_levels(struct loom_graph *g)
 	uint32_t *start;
 	size_t i;
 
-	if ((start = calloc((size_t)g->nlevels + 1, sizeof(*start))) == NULL)
+	g->order = malloc((g->n ? g->n : 1) * sizeof(*g->order));
+	start = calloc((size_t)g->nlevels + 1, sizeof(*start));
+	if (g->order == NULL || start == NULL) {
+		free(start);
 		return -1;
+	}
 	for (i = 0; i < g->n; i++)
 		start[g->level[i] + 1]++;
 	for (i = 1; i <= g->nlevels; i++)
@@ -293,14 +341,29 @@ loom_graph_check(struct loom_graph *g,
 
 	if (g->checked++)
 		return (size_t)-1;
+	/* Lean: no more lookups, so the hash table makes room for task_of,
+	 * which goes once the names are resolved. */
+	if (g->lean)
+		loom_map_unindex(g->names);
+	if (build_task_of(g) != 0)
+		return (size_t)-1;
 	bad = resolve(g, report, ctx);
-	g->level = malloc((g->n ? g->n : 1) * sizeof(*g->level));
-	g->order = malloc((g->n ? g->n : 1) * sizeof(*g->order));
-	if (g->level == NULL || g->order == NULL)
+	if (g->lean) {
+		free(g->task_of);
+		g->task_of = NULL;
+	}
+	if ((g->level = malloc((g->n ? g->n : 1) * sizeof(*g->level))) == NULL)
 		return (size_t)-1;
 	if ((rc = levels(g, report, ctx)) < 0)
 		return (size_t)-1;
 	bad += (size_t)rc;
+	/* Lean: the edges have served; the order takes their place. */
+	if (g->lean) {
+		free(g->dep);
+		g->dep = NULL;
+		free(g->dep_off);
+		g->dep_off = NULL;
+	}
 	if (bad == 0 && sort_levels(g) != 0)
 		return (size_t)-1;
 	return bad;

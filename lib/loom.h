@@ -106,6 +106,11 @@ long	 loom_reader_line(const struct loom_reader *r);
 const char *loom_reader_raw(const struct loom_reader *r, size_t *lenp,
 	    off_t *offp);
 
+/* Whether nothing but white space follows the last value on the line it
+ * ends on: then its bytes are, read again from its offset, the rest of
+ * that line without the white space at its end. */
+int	 loom_reader_alone(const struct loom_reader *r);
+
 /* The file descriptor when the input is a regular file that can be read
  * again with pread(2), else -1. */
 int	 loom_reader_fd(const struct loom_reader *r);
@@ -128,6 +133,10 @@ long	 loom_map_intern(struct loom_map *m, const char *key, size_t len,
 
 /* The number of key, or -1 when it was never interned. */
 long	 loom_map_get(const struct loom_map *m, const char *key, size_t len);
+
+/* Frees the hash table: the keys stay readable by number, but from then
+ * on loom_map_get finds nothing and loom_map_intern fails. */
+void	 loom_map_unindex(struct loom_map *m);
 
 /* The map's copy of key number num, and its length when lenp is not
  * NULL.  Valid until the next intern. */
@@ -153,11 +162,14 @@ struct loom_graph {
 	uint32_t	  nlevels;
 	uint32_t	 *rdep_off;	/* dependents, after loom_graph_rdeps */
 	uint32_t	 *rdep;
+	int		  lean;		/* set before the check: see below */
 	/* private */
 	struct loom_map	 *names;	/* ids and dependency names */
 	uint32_t	 *name;		/* task -> name number */
-	int32_t		 *task_of;	/* name number -> task, or -1 */
-	size_t		  ndep, capdep, cap, capnames;
+	unsigned char	 *istask;	/* a bit per name number */
+	int32_t		 *task_of;	/* name number -> task, or -1; built */
+					/* when first needed */
+	size_t		  ndep, capdep, cap, capnames, captask;
 	int		  checked;
 };
 
@@ -176,7 +188,8 @@ int	 loom_graph_add_dep(struct loom_graph *g, const char *dep, size_t len);
 /* The id of task i (the graph's copy). */
 const char *loom_graph_id(const struct loom_graph *g, size_t i);
 
-/* The number of the task with this id, or -1. */
+/* The number of the task with this id, or -1 (always on a lean graph
+ * once checked).  Before the check it takes time linear in tasks. */
 long	 loom_graph_find(const struct loom_graph *g, const char *id);
 
 /*
@@ -185,7 +198,10 @@ long	 loom_graph_find(const struct loom_graph *g, const char *id);
  * dependency on an unknown id or on the task itself, and for a cycle, once
  * with task -1 and "dependency cycle: a -> b -> a", each arrow reading
  * "depends on".  Returns the number of problems, 0 when the graph is
- * sound, or (size_t)-1 when out of memory.  Call once.
+ * sound, or (size_t)-1 when out of memory.  Call once.  On a graph made
+ * lean (g->lean = 1 before the call) the check frees what only the check
+ * needs: afterwards there are no dep_off and dep (so no rdeps), and
+ * loom_graph_find finds nothing; ids, levels and order remain.
  */
 size_t	 loom_graph_check(struct loom_graph *g,
 	    void (*report)(void *ctx, long task, const char *msg), void *ctx);

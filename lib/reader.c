@@ -127,6 +127,19 @@ loom_reader_raw(const struct loom_reader *r, size_t *lenp, off_t *offp)
 	return r->raw;
 }
 
+int
+loom_reader_alone(const struct loom_reader *r)
+{
+	const char *p = r->raw + r->rawlen, *end = r->acc + r->acclen;
+
+	if (r->raw == NULL)
+		return 0;
+	for (; p < end && *p != '\n'; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\r')
+			return 0;
+	return 1;
+}
+
 /* jq's messages end in " at line N, column M" counted its own way, and
  * start with a capital: keep the words, lowercase, and give our line. */
 static void

@@ -377,3 +377,62 @@ OUT
 	assert_line '	n1 [label="x?y\ngeneral_2"];'
 	assert_line '	n0 -> n1;'
 }
+
+# --- how records are kept: what the memory savings must not change -----
+
+@test "records sharing a line, over lines, or with trailing blanks come out whole" {
+	# From a file loom-levels re-reads a record alone on its line up to
+	# the line's end; these are the records for which that is not so.
+	printf '%s' '{"type":"task","id":"a","depends_on":[]} {"type":"task","id":"b","depends_on":["a"]}' > in
+	printf '\n{"type":"task",\n "id":"c", "depends_on":["b"]}  {"type":"task","id":"d","depends_on":[]}\t \r\n' >> in
+	printf '  {"type":"task","id":"e","depends_on":["d"],"x":"} {"}   \n' >> in
+	printf '{"type":"task","id":"f","depends_on":[]}' >> in
+	run loom-levels in
+	assert_success
+	assert_output - <<'OUT'
+{"type":"task","id":"a","depends_on":[],"level":0,"role":"general","agent":"general_1","outputs_to":"loom/outputs/general_1.json"}
+{"type":"task","id":"d","depends_on":[],"level":0,"role":"general","agent":"general_2","outputs_to":"loom/outputs/general_2.json"}
+{"type":"task","id":"f","depends_on":[],"level":0,"role":"general","agent":"general_3","outputs_to":"loom/outputs/general_3.json"}
+{"type":"task","id":"b","depends_on":["a"],"level":1,"role":"general","agent":"general_4","outputs_to":"loom/outputs/general_4.json"}
+{"type":"task","id":"e","depends_on":["d"],"x":"} {","level":1,"role":"general","agent":"general_5","outputs_to":"loom/outputs/general_5.json"}
+{"type":"task","id":"c","depends_on":["b"],"level":2,"role":"general","agent":"general_6","outputs_to":"loom/outputs/general_6.json"}
+OUT
+	run sh -c 'cat in | loom-levels'
+	assert_success
+	assert_output "$(loom-levels in)"
+}
+
+@test "long ids and many ids are told apart" {
+	# Ids of 300 bytes and more (a longer length field), over many
+	# groups of eight (the map keeps where every eighth one starts).
+	long=$(printf 'x%.0s' $(seq 300))
+	{ for i in $(seq 1 1000); do t "$long$i" "[\"${long}$((i / 2))\"]"; done
+	  t "$long" '[]'; } | sed "s/\"${long}0\"/\"$long\"/" > in
+	run loom-levels in
+	assert_success
+	run jq -r '"\(.id | ltrimstr("'"$long"'")) \(.level)"' <<<"$output"
+	assert_line -n 0 " 0"
+	assert_line -n 1 "1 1"
+	assert_line "511 9"
+	assert_line "512 10"
+	assert_line -n 1000 "1000 10"
+}
+
+@test "duplicates are found before and after the first, with the first's line" {
+	{ t a '[]'; t b '[]'; t a '[]'; t c '["a"]'; t b '[]'; t c '[]'; t d '["c"]'; } > in
+	run loom-levels in
+	assert_failure 1
+	assert_output - <<'OUT'
+loom-levels: in:3: duplicate task id "a" (first at in:1)
+loom-levels: in:5: duplicate task id "b" (first at in:2)
+loom-levels: in:6: duplicate task id "c" (first at in:4)
+OUT
+}
+
+@test "more than 255 roles keep each task's own" {
+	for i in $(seq 1 300); do t "t$i" '[]' ",\"role\":\"r$i\""; done > in
+	run sh -c 'loom-levels in | jq -r "\"\(.role) \(.agent)\"" | sort -u | wc -l'
+	assert_output 300
+	run sh -c 'loom-levels in | jq -r "select(.id == \"t1\" or .id == \"t300\") | .agent"'
+	assert_output $'r1_1\nr300_1'
+}

@@ -518,11 +518,11 @@ EOF
 @test "--help prints the synopsis and exits 0; --version" {
 	run loom-parse --help
 	assert_success
-	assert_output "$(printf '%s\n' 'usage: loom-parse [-o file] [file ...]' \
-	    '       loom-parse [-o file] --compile cmd prompt')"
+	assert_output "$(printf '%s\n' 'usage: loom-parse [-c] [-o file] [file ...]' \
+	    '       loom-parse [-c] [-o file] --compile cmd prompt')"
 	run loom-parse -h
 	assert_success
-	assert_line -n 0 'usage: loom-parse [-o file] [file ...]'
+	assert_line -n 0 'usage: loom-parse [-c] [-o file] [file ...]'
 	run loom-parse --version
 	assert_success
 	assert_output 'loom-parse 0.1'
@@ -665,4 +665,56 @@ EOF
 	assert_failure 2
 	run loom-parse --compile true a b
 	assert_failure 2
+}
+
+# --- --check: the graph, with the plan's own lines --------------------
+
+@test "--check: unknown, self and duplicate tasks name the plan's lines" {
+	printf 'a: | x\nb: a zz | y\nc: c | z\na: | again\n' >g.loom
+	run --separate-stderr loom-parse --check g.loom
+	assert_failure 1
+	assert_output ""
+	assert_equal "$stderr" 'loom-parse: g.loom:4: duplicate task id "a" (first at g.loom:1)'
+	printf 'a: | x\nb: a zz | y\nc: c | z\n' >g.loom
+	run --separate-stderr loom-parse -c g.loom
+	assert_failure 1
+	assert_output ""
+	assert_equal "$stderr" 'loom-parse: g.loom:2: task "b" depends on unknown task "zz"
+loom-parse: g.loom:3: task "c" depends on itself'
+}
+
+@test "--check: a cycle is named as a path; a sound graph passes as is" {
+	printf '{"id":"a","depends_on":["c"]}\n{"id":"b","depends_on":["a"]}\n{"id":"c","depends_on":["b"]}\n' >cyc.ndjson
+	run --separate-stderr loom-parse --check cyc.ndjson
+	assert_failure 1
+	assert_output ""
+	assert_equal "$stderr" "loom-parse: dependency cycle: a -> c -> b -> a"
+	run loom-parse --check "$F/audit.json"
+	assert_success
+	assert_output "$(loom-parse "$F/audit.json")"
+}
+
+@test "--check: the tasks of several files are one graph" {
+	printf 'a: | x\n' >one.loom
+	printf 'b: a | y\n' >two.loom
+	run loom-parse --check one.loom two.loom
+	assert_success
+	run --separate-stderr loom-parse --check two.loom
+	assert_failure 1
+	assert_equal "$stderr" 'loom-parse: two.loom:1: task "b" depends on unknown task "a"'
+	# without --check the graph is loom-levels' business
+	run loom-parse two.loom
+	assert_success
+}
+
+@test "a field a slip away from a task field is warned of and passed on" {
+	printf '%s\n' '{"id":"a","dependson":["b"],"descripton":"x","Run":"true","timout":3,"notes":"mine","runs":2}' >typo.ndjson
+	run --separate-stderr loom-parse typo.ndjson
+	assert_success
+	assert_equal "$(jq -c '[.dependson, .descripton, .Run, .timout, .notes, .runs]' <<<"$output")" \
+	    '[["b"],"x","true",3,"mine",2]'
+	assert_equal "$stderr" 'loom-parse: typo.ndjson:1: task "a": field "dependson" is not one loom reads; did you mean "depends_on"?
+loom-parse: typo.ndjson:1: task "a": field "descripton" is not one loom reads; did you mean "description"?
+loom-parse: typo.ndjson:1: task "a": field "Run" is not one loom reads; did you mean "run"?
+loom-parse: typo.ndjson:1: task "a": field "timout" is not one loom reads; did you mean "timeout"?'
 }

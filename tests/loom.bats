@@ -4,6 +4,7 @@
 # exit statuses, `loom status` and `loom graph`.
 
 load test_helper
+bats_require_minimum_version 1.5.0
 
 # A stand-in agent: counts its runs per task in count.ID; task a proposes
 # a new task c that depends on it; a task named fail fails.
@@ -105,15 +106,29 @@ DONE"
 | $TOP/bin/loom-spawn --dry-run"
 }
 
-@test "loom run: a cycle exits 2 with loom-levels' message" {
+@test "loom run: a cycle exits 2, named by loom-parse --check" {
 	printf 'a: b | x\nb: a | y\n' >c.loom
 	run loom run --no-progress --agent true c.loom
 	assert_failure 2
-	assert_line --index 0 "loom: in c.loom:"
-	assert_line --index 1 "loom-levels: dependency cycle: a -> b -> a"
+	assert_output "loom-parse: dependency cycle: a -> b -> a"
 	[ ! -e loom/logs/round_1.ndjson ]
 	run loom run --dry-run --agent true c.loom
 	assert_failure 2
+}
+
+@test "loom run and loom graph name the plan's own line for graph errors" {
+	printf 'a: | x\n\n# c needs a task that is not there\nc: a zz | y\n' \
+	    >m.loom
+	run --separate-stderr loom run --no-progress --agent true m.loom
+	assert_failure 2
+	assert_equal "$stderr" \
+	    'loom-parse: m.loom:4: task "c" depends on unknown task "zz"'
+	[ ! -e loom/logs/round_1.ndjson ]
+	run --separate-stderr loom graph m.loom
+	assert_failure
+	assert_output ""
+	assert_equal "$stderr" \
+	    'loom-parse: m.loom:4: task "c" depends on unknown task "zz"'
 }
 
 @test "loom run: a plan loom-spawn rejects exits 2" {
