@@ -96,6 +96,12 @@ hex_template(const char *code)
 		return NULL;
 	w = t + sprintf(t, "%s", pre);
 	for (i = 0; i < len; i++) {
+		/* Lines of comment only are left out: a shorter command. */
+		if ((i == 0 || code[i - 1] == '\n') &&
+		    code[i + strspn(code + i, " \t")] == '#') {
+			i += strcspn(code + i, "\n");
+			continue;
+		}
 		*w++ = digits[(unsigned char)code[i] >> 4];
 		*w++ = digits[(unsigned char)code[i] & 15];
 	}
@@ -237,9 +243,11 @@ loom_engine_start(const struct loom_engine_opts *o, char *err)
 		    strerror(errno));
 		goto fail;
 	}
-	/* The job's number is parallel's argument, quoted by parallel; the
-	 * script goes in hex, where parallel sees no replacement string. */
-	if ((tmpl = hex_template(code)) == NULL ||
+	/* The job's number is parallel's argument, quoted by parallel.  A
+	 * remote machine gets the script itself, in hex, where parallel
+	 * sees no replacement string; here the file is shorter to pass. */
+	if ((tmpl = e->remote ? hex_template(code) :
+	    shquote(jobpl, "perl ", " {}")) == NULL ||
 	    (e->remote && (ssh = shquote(sshpl, "perl ", "")) == NULL) ||
 	    (av = parallel_argv(o, tmpl, ssh)) == NULL)
 		goto nomem;

@@ -12,11 +12,17 @@
 # Task data only ever reaches a shell as the argument of /bin/sh -c.
 # loom-spawn passes this file to perl -e hex-encoded: GNU parallel would
 # take its braces for replacement strings.
+# It loads no module unless it needs one: each costs milliseconds on
+# every task.
 use strict;
-use warnings;
-use POSIX qw(WNOHANG);
-use Time::HiRes qw(time);
-use File::Path qw(remove_tree);
+
+use constant WNOHANG => 1;	# Linux, and the BSDs
+
+# Seconds, with a fraction once Time::HiRes is needed (a timeout, a
+# stop); whole seconds suffice to tell how long the task ran.
+my $hires;
+sub now { return $hires ? Time::HiRes::time() : time; }
+sub hires { $hires ||= require Time::HiRes; }
 
 my $n = $ARGV[0];
 my ($local, $spec);
@@ -69,7 +75,8 @@ eval { run(); 1 } or do {
 };
 if (defined $tmp) {
 	chdir('/');
-	remove_tree($tmp);
+	require File::Path;
+	File::Path::remove_tree($tmp);
 }
 exit 0;
 
@@ -139,8 +146,6 @@ for (@env) {
 # what does not fit in the pipe is written by a child of our own.
 pipe(my $in_r, my $in_w) or die "loom job: pipe: $!\n";
 pipe(my $wake_r, my $wake_w) or die "loom job: pipe: $!\n";
-$wake_w->blocking(0);
-$wake_r->blocking(0);
 my $stop;
 $SIG{CHLD} = sub { syswrite($wake_w, 'c'); };
 $SIG{PIPE} = 'IGNORE';
@@ -153,11 +158,13 @@ die "loom job: fork: $!\n" unless defined $pid;
 if ($pid == 0) {
 	setpgrp(0, 0);
 	$SIG{$_} = 'DEFAULT' for qw(CHLD PIPE TERM INT HUP);
-	POSIX::close($donefd) if $local && defined $donefd;
+	if ($local && defined $donefd && open(my $d, '>&=', $donefd)) {
+		close $d;
+	}
 	close $in_w;
-	open(STDIN, '<&', $in_r) or POSIX::_exit(127);
-	open(STDOUT, '>', $out) or POSIX::_exit(127);
-	open(STDERR, '>>', $err) or POSIX::_exit(127);
+	open(STDIN, '<&', $in_r) or exit 127;
+	open(STDOUT, '>', $out) or exit 127;
+	open(STDERR, '>>', $err) or exit 127;
 	if ($mode eq 'exec') {
 		exec { $cmd } $cmd;
 	} else {
@@ -165,23 +172,25 @@ if ($pid == 0) {
 	}
 	print STDERR "loom-spawn: $cmd: ",
 	    ($!{ENOENT} ? "not found" : "cannot run it"), "\n";
-	POSIX::_exit($!{ENOENT} ? 127 : 126);
+	exit($!{ENOENT} ? 127 : 126);
 }
 close $in_r;
-$in_w->blocking(0);
-my $put = syswrite($in_w, $rec) // 0;
-if ($put < length($rec)) {
+# An empty pipe takes 64 KiB without blocking; more is written by a
+# child of our own, in case the task never reads it.
+if (length($rec) <= 65536) {
+	syswrite($in_w, $rec);
+} else {
 	my $feeder = fork;
 	if (defined $feeder && $feeder == 0) {
-		$in_w->blocking(1);
-		syswrite($in_w, substr($rec, $put));
-		POSIX::_exit(0);
+		syswrite($in_w, $rec);
+		exit 0;
 	}
 }
 close $in_w;
 
 my ($ws, $timedout, $sent) = (undef, 0, 0);
-my $deadline = $timeout > 0 ? time + $timeout : 0;
+hires() if $timeout > 0;
+my $deadline = $timeout > 0 ? now() + $timeout : 0;
 my $killat = 0;
 for (;;) {
 	my $r = waitpid($pid, WNOHANG);
@@ -189,7 +198,8 @@ for (;;) {
 		$ws = $?;
 		last;
 	}
-	my $now = time;
+	hires() if $stop;
+	my $now = now();
 	if ($stop && !$sent) {
 		$sent = 1;
 		kill $stop, -$pid;
@@ -210,10 +220,14 @@ for (;;) {
 		$wait = $t - $now if $t && (!defined $wait || $t - $now < $wait);
 	}
 	$wait = 0 if defined $wait && $wait < 0;
+	# Perl runs a signal's handler between two of its steps: one that
+	# comes just before select(2) is not there to wake it.  Look again
+	# now and then.
+	$wait = 0.05 if !defined $wait || $wait > 0.05;
 	my $rin = '';
 	vec($rin, fileno($wake_r), 1) = 1;
-	select($rin, undef, undef, $wait);
-	sysread($wake_r, my $buf, 256);
+	sysread($wake_r, my $buf, 256)
+	    if select($rin, undef, undef, $wait) > 0;
 }
 # Whatever the task left in its group goes with it when it was ended.
 kill 'KILL', -$pid if $timedout || $stop;

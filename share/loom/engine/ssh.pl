@@ -8,7 +8,6 @@
 # end only when it next reads its input.  Any other ssh runs as it is.
 use strict;
 use warnings;
-use POSIX ();
 
 my $n = $ENV{PARALLEL_SEQ};
 my $edir = $ENV{LOOM_ENGINE_DIR};
@@ -37,12 +36,12 @@ die "loom ssh: fork: $!\n" unless defined $pid;
 if ($pid == 0) {
 	close $to_w;
 	close $from_r;
-	open(STDIN, '<&', $to_r) or POSIX::_exit(255);
-	open(STDOUT, '>&', $from_w) or POSIX::_exit(255);
-	open(STDERR, '>>', $err) or POSIX::_exit(255);
+	open(STDIN, '<&', $to_r) or exit 255;
+	open(STDOUT, '>&', $from_w) or exit 255;
+	open(STDERR, '>>', $err) or exit 255;
 	{ no warnings 'exec'; exec { $ssh } $ssh, @ARGV; }
 	print STDERR "loom ssh: $ssh: $!\n";
-	POSIX::_exit(255);
+	exit 255;
 }
 close $to_r;
 close $from_w;
@@ -66,7 +65,7 @@ if (defined $feeder && $feeder == 0) {
 		}
 	}
 	close $to_w;
-	POSIX::_exit(0);
+	exit 0;
 }
 close $to_w;
 
