@@ -16,7 +16,7 @@
 # every task.
 use strict;
 
-use constant WNOHANG => 1;	# Linux, and the BSDs
+sub WNOHANG () { 1 }	# Linux, and the BSDs
 
 # Seconds, with a fraction once Time::HiRes is needed (a timeout, a
 # stop); whole seconds suffice to tell how long the task ran.
@@ -170,9 +170,10 @@ if ($pid == 0) {
 	} else {
 		exec { '/bin/sh' } 'sh', '-c', $cmd;
 	}
+	my $missing = $! == 2;	# ENOENT, without loading Errno
 	print STDERR "loom-spawn: $cmd: ",
-	    ($!{ENOENT} ? "not found" : "cannot run it"), "\n";
-	exit($!{ENOENT} ? 127 : 126);
+	    ($missing ? "not found" : "cannot run it"), "\n";
+	exit($missing ? 127 : 126);
 }
 close $in_r;
 # An empty pipe takes 64 KiB without blocking; more is written by a
