@@ -128,3 +128,13 @@ fuzz: $(FUZZERS)
 	@sh tests/fuzz/run.sh build/fuzz $(FUZZ_TIME) $(FUZZERS)
 
 .PHONY: fuzz
+
+# make valgrind: the bats suite (but tests/make.bats) with every program
+# under valgrind's memcheck, leaks included (tests/valgrind.sh); slow, so
+# not part of check.  VALGRIND_TESTS=tests/FILE.bats runs fewer.
+VALGRIND_TESTS ?=
+
+valgrind: all
+	@sh tests/valgrind.sh $(VALGRIND_TESTS)
+
+.PHONY: valgrind

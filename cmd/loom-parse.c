@@ -644,6 +644,7 @@ check_answer(void *ctx, const char *plan, size_t len, char *msg)
 	}
 	jv_free(q.plan);
 	jv_free(q.recs);
+	free(q.spot);
 	return rc;
 }
 

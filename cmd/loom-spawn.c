@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -86,6 +87,7 @@ struct task {
 	uint64_t	 hash;		/* of the record */
 	uint64_t	 outhash;	/* of its output, once ok */
 	uint64_t	 deps;		/* of its dependencies' outputs */
+	char		 ended;		/* 'c' cancelled, 'f' other failures */
 };
 
 /* A task being run: one attempt at a time, and the pauses between. */
@@ -115,16 +117,19 @@ static jv		 plan;		/* the plan record, or null */
 static struct job	*jobs;
 static size_t		 njobs;
 static struct loom_jentry *journal;
-static int		 jfd = -1, jdirty, joblogfd = -1;
+static int		 jfd = -1, jdirty, jbroken, joblogfd = -1;
 static long		 seq;
 static int		 stop, stopsig, bad;
 static char		 plan_path[PATH_MAX], log_dir[PATH_MAX];
+static char		 lock_path[PATH_MAX];
+static int		 lockfd = -1;
 static char		 iteration[32];
 static char		**baseenv;
 static size_t		 nbaseenv;
 static struct loom_status status;
 static double		 drawn;
 static int		 color;
+static int		 outgone;	/* a write to stdout failed */
 static struct loom_engine *eng;	/* --engine parallel, once started */
 static int		 engine_eof;
 
@@ -483,8 +488,9 @@ inside(const char *wd, const char *path, char *e)
 	return in;
 }
 
-/* Canonical plan.json, journal.ndjson and logs of the work directory. */
-static char	*ours_c[3];
+/* Canonical plan.json, journal.ndjson, logs and lock of the work
+ * directory. */
+static char	*ours_c[4];
 
 /* 1 when path, inside the work directory, is one of loom's own files
  * (or their temporaries) or lies under logs/. */
@@ -500,7 +506,8 @@ own_file(const char *path)
 	len = strlen(ours_c[2]);
 	own = strncmp(c, ours_c[0], strlen(ours_c[0])) == 0 ||
 	    strncmp(c, ours_c[1], strlen(ours_c[1])) == 0 ||
-	    (strncmp(c, ours_c[2], len) == 0 && c[len] == '/');
+	    (strncmp(c, ours_c[2], len) == 0 && c[len] == '/') ||
+	    strcmp(c, ours_c[3]) == 0;
 	free(c);
 	return own;
 }
@@ -519,15 +526,17 @@ check_paths(void)
 		errx(1, "work directory: %s", e);
 	snprintf(plan_path, sizeof(plan_path), "%s/plan.json", opt.workdir);
 	snprintf(log_dir, sizeof(log_dir), "%s/logs", opt.workdir);
+	snprintf(lock_path, sizeof(lock_path), "%s/lock", opt.workdir);
 	snprintf(p, sizeof(p), "%s/journal.ndjson", opt.workdir);
 	if (!inside(wd, plan_path, e) || !inside(wd, log_dir, e) ||
-	    !inside(wd, p, e)) {
+	    !inside(wd, p, e) || !inside(wd, lock_path, e)) {
 		free(wd);
 		errx(1, "%s", e);
 	}
 	if ((ours_c[0] = canon(plan_path, e)) == NULL ||
 	    (ours_c[1] = canon(p, e)) == NULL ||
-	    (ours_c[2] = canon(log_dir, e)) == NULL)
+	    (ours_c[2] = canon(log_dir, e)) == NULL ||
+	    (ours_c[3] = canon(lock_path, e)) == NULL)
 		errx(1, "%s", e);
 
 	if ((outs = loom_map_new()) == NULL ||
@@ -665,10 +674,175 @@ write_plan(void)
 		    fp);
 	}
 	fputs("]}\n", fp);
-	if (fflush(fp) != 0 || fsync(fd) == -1 || fclose(fp) != 0)
-		err(2, "%s", tmp);
+	if (fflush(fp) != 0 || fsync(fd) == -1 || fclose(fp) != 0) {
+		warn("%s", tmp);
+		unlink(tmp);	/* no half-written file left (a full disk) */
+		exit(2);
+	}
 	if (rename(tmp, plan_path) == -1)
 		err(2, "%s", plan_path);
+}
+
+/* ---- the lock ---------------------------------------------------- */
+
+/*
+ * WORKDIR/lock is held with flock(2) while loom-spawn runs, so a second
+ * one on the same work directory refuses to start.  It also lists the
+ * process group of every task running, so that after a kill -9 (which
+ * ends the tasks' shells but not what they started) the next loom-spawn
+ * sees what still runs and waits for it rather than start the same
+ * tasks beside it.  Its first line is "loom-spawn PID BOOT_ID", then
+ * one "PGID AGENT" a line.
+ */
+
+static char	 boot_id[64];
+
+static void
+read_boot_id(void)
+{
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd == -1 ? -1 : read(fd, boot_id, sizeof(boot_id) - 1);
+
+	boot_id[n > 0 ? n : 0] = '\0';
+	boot_id[strcspn(boot_id, "\n ")] = '\0';
+	if (boot_id[0] == '\0')
+		snprintf(boot_id, sizeof(boot_id), "-");
+	if (fd != -1)
+		close(fd);
+}
+
+/* Rewrites the lock's list of running process groups. */
+static void
+write_lock(void)
+{
+	static char *buf;
+	static size_t cap;
+	size_t len, k, need;
+	int n;
+
+	if (lockfd == -1)
+		return;
+	need = 128 + sizeof(boot_id);
+	for (k = 0; k < (size_t)opt.jobs && jobs != NULL; k++)
+		if (jobs[k].t != -1 && jobs[k].p.pid > 0)
+			need += 32 + strlen(tasks[jobs[k].t].agent);
+	if (need > cap) {
+		free(buf);
+		if ((buf = malloc(need)) == NULL)
+			err(2, NULL);
+		cap = need;
+	}
+	n = snprintf(buf, cap, "loom-spawn %ld %s\n", (long)getpid(),
+	    boot_id);
+	len = n > 0 ? (size_t)n : 0;
+	for (k = 0; k < (size_t)opt.jobs && jobs != NULL; k++)
+		if (jobs[k].t != -1 && jobs[k].p.pid > 0) {
+			n = snprintf(buf + len, cap - len, "%ld %s\n",
+			    (long)jobs[k].p.pid, tasks[jobs[k].t].agent);
+			len += n > 0 ? (size_t)n : 0;
+		}
+	/* Losing this list loses only the warning after a kill -9. */
+	if (pwrite(lockfd, buf, len, 0) != (ssize_t)len ||
+	    ftruncate(lockfd, (off_t)len) == -1)
+		warn("%s", lock_path);
+}
+
+/*
+ * The groups an earlier loom-spawn, killed, listed as running: waits,
+ * saying so once, while any of them still lives.  A group of the same
+ * number that is not ours (another user's) does not count; nor do
+ * groups from before a reboot.
+ */
+static void
+wait_orphans(FILE *fp)
+{
+	char *line = NULL, *sp, boot[64];
+	size_t cap = 0;
+	long pgid, *pg = NULL;
+	char **who = NULL;
+	size_t n = 0, i, capg = 0, capw = 0;
+	int alive, said = 0;
+	unsigned ev;
+
+	if (getline(&line, &cap, fp) == -1 ||
+	    sscanf(line, "loom-spawn %*s %63s", boot) != 1 ||
+	    strcmp(boot, boot_id) != 0) {
+		free(line);
+		return;
+	}
+	while (getline(&line, &cap, fp) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		if ((pgid = strtol(line, &sp, 10)) <= 1 || *sp != ' ' ||
+		    !loom_name_ok(sp + 1))
+			continue;
+		if (loom_grow((void **)&pg, &capg, n + 1, sizeof(*pg)) != 0 ||
+		    loom_grow((void **)&who, &capw, n + 1,
+		    sizeof(*who)) != 0 || (who[n] = strdup(sp + 1)) == NULL)
+			err(2, NULL);
+		pg[n++] = pgid;
+	}
+	free(line);
+	for (;;) {
+		alive = 0;
+		for (i = 0; i < n; i++) {
+			if (pg[i] == 0)
+				continue;
+			if (kill(-(pid_t)pg[i], 0) == -1) {
+				pg[i] = 0;
+				continue;
+			}
+			if (!said)
+				warnx("%s: the task of agent %s, left running "
+				    "by a loom-spawn that was killed, still "
+				    "runs (process group %ld): waiting for it "
+				    "to end", opt.workdir, who[i], pg[i]);
+			alive = 1;
+		}
+		said |= alive;
+		if (!alive)
+			break;
+		ev = loom_proc_events();
+		if (ev & (1u << SIGINT | 1u << SIGTERM | 1u << SIGHUP))
+			exit(128 + (ev & 1u << SIGINT ? SIGINT :
+			    ev & 1u << SIGTERM ? SIGTERM : SIGHUP));
+		usleep(100000);
+	}
+	for (i = 0; i < n; i++)
+		free(who[i]);
+	free(who);
+	free(pg);
+}
+
+/* Takes the lock, or exits when another loom-spawn holds it. */
+static void
+take_lock(void)
+{
+	char line[128];
+	FILE *fp;
+	ssize_t n;
+	long pid = 0;
+
+	read_boot_id();
+	lockfd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0666);
+	if (lockfd == -1)
+		err(2, "%s", lock_path);
+	if (flock(lockfd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK)
+			err(2, "%s", lock_path);
+		n = pread(lockfd, line, sizeof(line) - 1, 0);
+		line[n > 0 ? n : 0] = '\0';
+		if (sscanf(line, "loom-spawn %ld", &pid) == 1)
+			errx(2, "%s: another loom-spawn (pid %ld) runs in "
+			    "this work directory", opt.workdir, pid);
+		errx(2, "%s: another loom-spawn runs in this work directory",
+		    opt.workdir);
+	}
+	if ((n = dup(lockfd)) == -1 || (fp = fdopen((int)n, "r")) == NULL)
+		err(2, "%s", lock_path);
+	wait_orphans(fp);
+	fclose(fp);
+	write_lock();
 }
 
 static void
@@ -680,6 +854,7 @@ prepare_workdir(void)
 	snprintf(p, sizeof(p), "%s/", log_dir);
 	if (mkdirs(p) == -1)
 		err(2, "%s", log_dir);
+	take_lock();
 	for (i = 0; i < graph->n; i++)
 		if (mkdirs(tasks[i].out) == -1)
 			err(2, "%s", tasks[i].out);
@@ -878,13 +1053,17 @@ ms(double t)
 static void
 emit(jv rec)
 {
-	if (stop == STOP_KILL && stopsig == SIGPIPE) {
+	if (outgone || (stop == STOP_KILL && stopsig == SIGPIPE)) {
 		jv_free(rec);
 		return;
 	}
+	errno = 0;
 	if (loom_emit(stdout, rec) == -1 || fflush(stdout) == EOF) {
-		if (errno != EPIPE)
+		if (errno == 0)
+			warnx("stdout: write error");
+		else if (errno != EPIPE)
 			warn("stdout");
+		outgone = 1;
 		if (stop != STOP_KILL) {
 			stop = STOP_KILL;
 			stopsig = SIGPIPE;
@@ -963,15 +1142,27 @@ report(uint32_t t, const char *st, const struct job *jb, int wstatus,
 	    output ? jv_string(output) : jv_null());
 	rec = jv_object_set(rec, jv_string("log"),
 	    jb || ok ? jv_string(tk->log) : jv_null());
-	if (loom_journal_append(jfd, jv_copy(rec), tk->hash, tk->deps,
-	    e) == -1)
-		errx(2, "%s", e);
+	/* A journal that cannot be written (a full disk) stops the run as
+	 * a signal would, so no task is left running unrecorded; the
+	 * results still go to stdout, and the exit status is 2. */
+	if (!jbroken && loom_journal_append(jfd, jv_copy(rec), tk->hash,
+	    tk->deps, e) == -1) {
+		warnx("%s", e);
+		jbroken = 1;
+		stop = STOP_KILL;
+	}
 	jdirty = 1;
 	emit(rec);
 
 	status.done++;
 	if (!ok) {
-		status.failed++;
+		tk->ended = strcmp(st, "cancelled") == 0 ? 'c' : 'f';
+		if (strcmp(st, "skipped") == 0)
+			status.skipped++;
+		else if (tk->ended == 'c')
+			status.cancelled++;
+		else
+			status.failed++;
 		if (opt.halt != HALT_NEVER && strcmp(st, "cancelled") != 0 &&
 		    stop == STOP_NONE)
 			stop = opt.halt == HALT_NOW ? STOP_KILL : STOP_HALT;
@@ -1098,6 +1289,7 @@ attempt_ended(struct job *jb, int ws)
 	if (jb->timedout || jb->cancelled)
 		kill_job(jb, SIGKILL);
 	loom_proc_close(&jb->p);
+	write_lock();
 	jb->deadline = jb->killat = 0;
 	if ((jb->timedout || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) &&
 	    !jb->cancelled && stop == STOP_NONE &&
@@ -1156,6 +1348,7 @@ start_attempt(struct job *jb)
 	}
 	jb->deadline = tk->timeout > 0 && eng == NULL ?
 	    loom_mono() + tk->timeout : 0;
+	write_lock();
 
 	rec = jv_object();
 	rec = jv_object_set(rec, jv_string("type"), jv_string("start"));
@@ -1199,13 +1392,28 @@ dispatch(void)
 	}
 }
 
+/*
+ * Reports the tasks the scheduler skipped: "cancelled" when what held
+ * them back was only cancelled (the run was stopped), "skipped" when a
+ * dependency failed.  Skips come breadth first, so a task's skipped
+ * dependencies are reported before it.
+ */
 static void
 drain_skipped(void)
 {
+	uint32_t j;
 	long t;
+	int c, f;
 
-	while ((t = loom_sched_skipped(sched)) >= 0)
-		report((uint32_t)t, "skipped", NULL, 0, 0, NULL);
+	while ((t = loom_sched_skipped(sched)) >= 0) {
+		c = f = 0;
+		for (j = graph->dep_off[t]; j < graph->dep_off[t + 1]; j++) {
+			c |= tasks[graph->dep[j]].ended == 'c';
+			f |= tasks[graph->dep[j]].ended == 'f';
+		}
+		report((uint32_t)t, c && !f ? "cancelled" : "skipped", NULL,
+		    0, 0, NULL);
+	}
 }
 
 static void
@@ -1347,8 +1555,11 @@ run(int wakefd)
 	for (;;) {
 		dispatch();
 		drain_skipped();
+		/* A closed stdout ends the tasks with TERM: SIGPIPE is
+		 * ignored or handled by many programs. */
 		if (stop == STOP_KILL)
-			stop_all(stopsig ? stopsig : SIGTERM);
+			stop_all(stopsig != 0 && stopsig != SIGPIPE ?
+			    stopsig : SIGTERM);
 		if (njobs == 0)
 			break;
 
@@ -1472,6 +1683,8 @@ dry_run(void)
 
 /* ---- options and main -------------------------------------------- */
 
+/* A number of seconds with an optional s, m or h suffix, as a plan's
+ * timeout is written in loom-parse's hand format. */
 static double
 seconds(const char *s, const char *what)
 {
@@ -1480,6 +1693,11 @@ seconds(const char *s, const char *what)
 
 	errno = 0;
 	d = strtod(s, &end);
+	if (end != s && end[0] != '\0' && end[1] == '\0' &&
+	    strchr("smh", end[0]) != NULL) {
+		d *= end[0] == 'h' ? 3600 : end[0] == 'm' ? 60 : 1;
+		end++;
+	}
 	if (errno != 0 || end == s || *end != '\0' || !(d >= 0) ||
 	    !isfinite(d)) {
 		warnx("%s: bad number of seconds %s", what, loom_q(s));
@@ -1767,13 +1985,18 @@ main(int argc, char **argv)
 	loom_proc_catch(SIGINT);
 	loom_proc_catch(SIGTERM);
 	loom_proc_catch(SIGHUP);
+	/* With --resume the joblog goes on where it was, as GNU
+	 * parallel's does; the header only starts a new one. */
 	if (opt.joblog != NULL) {
-		joblogfd = open(opt.joblog, O_WRONLY | O_CREAT | O_TRUNC |
-		    O_CLOEXEC, 0666);
-		if (joblogfd == -1)
+		struct stat jsb;
+
+		joblogfd = open(opt.joblog, O_WRONLY | O_CREAT | O_CLOEXEC |
+		    (opt.resume ? O_APPEND : O_TRUNC), 0666);
+		if (joblogfd == -1 || fstat(joblogfd, &jsb) == -1)
 			err(2, "%s", opt.joblog);
-		write_all(joblogfd, joblog_head, strlen(joblog_head),
-		    opt.joblog);
+		if (jsb.st_size == 0)
+			write_all(joblogfd, joblog_head, strlen(joblog_head),
+			    opt.joblog);
 	}
 	prepare_workdir();
 	if (opt.engine)
@@ -1782,6 +2005,7 @@ main(int argc, char **argv)
 		if (fwrite(recs[k].line, 1, recs[k].len, stdout) != recs[k].len)
 			break;
 	if (fflush(stdout) == EOF) {
+		outgone = 1;
 		stop = STOP_KILL;
 		stopsig = SIGPIPE;
 	}
@@ -1807,11 +2031,19 @@ main(int argc, char **argv)
 	for (t = 0; t < graph->n; t++)
 		if (loom_sched_state(sched, (uint32_t)t) != LOOM_T_OK)
 			failed++;
-	if (fclose(stdout) != 0 && stopsig != SIGPIPE) {
-		warn("stdout");
+	/* A write that failed was dealt with when it did; what errno
+	 * holds now belongs to some other call. */
+	errno = 0;
+	if (fclose(stdout) != 0 && stopsig != SIGPIPE && !outgone) {
+		if (errno != 0)
+			warn("stdout");
+		else
+			warnx("stdout: write error");
 		rc = 1;
 	}
 	if (stopsig != 0)
 		return 128 + stopsig;
+	if (jbroken)
+		return 2;
 	return failed > 0 ? 1 : rc;
 }

@@ -419,7 +419,9 @@ size_t	 loom_sched_left(const struct loom_sched *s);
 
 /* status.c: the one-line progress display.  It only formats. */
 struct loom_status {
-	size_t		 total, done, running, failed;
+	size_t		 total, done, running;
+	size_t		 failed;	/* failed or timed out */
+	size_t		 skipped, cancelled;
 	double		 started;	/* loom_mono() at the start */
 };
 

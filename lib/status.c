@@ -25,6 +25,7 @@ loom_status_format(const struct loom_status *st, double now, int color,
 	char el[32], left[32];
 	double elapsed = now - st->started;
 	const char *red = "", *off = "";
+	int n;
 
 	clock_fmt(el, sizeof(el), elapsed);
 	if (st->done > 0 && st->done < st->total)
@@ -36,7 +37,15 @@ loom_status_format(const struct loom_status *st, double now, int color,
 		red = "\033[31m";
 		off = "\033[0m";
 	}
-	snprintf(buf, len, "\r[%zu/%zu] %zu running, %s%zu failed%s, "
-	    "%s elapsed, ~%s left\033[K", st->done, st->total, st->running,
-	    red, st->failed, off, el, left);
+	n = snprintf(buf, len, "\r[%zu/%zu] %zu running, %s%zu failed%s",
+	    st->done, st->total, st->running, red, st->failed, off);
+	if (st->skipped > 0 && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, ", %zu skipped",
+		    st->skipped);
+	if (st->cancelled > 0 && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, ", %zu cancelled",
+		    st->cancelled);
+	if (n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, ", %s elapsed, ~%s left"
+		    "\033[K", el, left);
 }

@@ -19,12 +19,13 @@ run_in() {
 
 # norm DIR: DIR's start and result records without times, sorted, then
 # its exit status, then every file under DIR/loom but the journal, with
-# its contents.
+# its contents (the lock holds a process id).
 norm() {
 	jq -cS 'select(.type == "start" or .type == "result") |
 	    del(.start, .end, .duration)' "$1/out.ndjson" | sort
 	echo "rc $(cat "$1/rc")"
-	(cd "$1" && find loom -type f ! -name journal.ndjson | sort |
+	(cd "$1" && find loom -type f ! -name journal.ndjson ! -path loom/lock |
+	    sort |
 	    while read -r f; do echo "== $f"; cat "$f"; done)
 }
 
@@ -167,27 +168,32 @@ d skipped"
 	assert_output ""
 }
 
-@test "a signal to loom-spawn ends every task on the parallel engine" {
+@test "a signal to loom-spawn ends every task alike on both engines" {
+	local eng pid st
 	{
 		task s1 0 '[]' 'echo $$ >s1.pid; exec sleep 30'
 		task s2 0 '[]' 'trap "" TERM; echo $$ >s2.pid; sleep 30'
 		task s3 1 '["s1"]' 'true'
 	} >plan.ndjson
-	mkdir run
-	(cd run && exec loom-spawn --engine parallel --no-progress \
-	    --grace 0.5 -j 2 ../plan.ndjson >out.ndjson 2>err.txt) &
-	local pid=$!
-	wait_for test -s run/s1.pid
-	wait_for test -s run/s2.pid
-	kill -TERM "$pid"
-	local st=0
-	wait "$pid" || st=$?
-	assert_equal "$st" 143
-	run results run/out.ndjson
+	for eng in loom parallel; do
+		mkdir "$eng"
+		(cd "$eng" && exec loom-spawn --engine "$eng" --no-progress \
+		    --grace 0.5 -j 2 ../plan.ndjson >out.ndjson 2>err.txt) &
+		pid=$!
+		wait_for test -s "$eng/s1.pid"
+		wait_for test -s "$eng/s2.pid"
+		kill -TERM "$pid"
+		st=0
+		wait "$pid" || st=$?
+		assert_equal "$st" 143
+		! alive "$eng/s1.pid" "$eng/s2.pid"
+		results "$eng/out.ndjson" | sort >"$eng.txt"
+	done
+	run cat parallel.txt
 	assert_line "s1 cancelled"
 	assert_line "s2 cancelled"
-	assert_line "s3 skipped"
-	! alive run/s1.pid run/s2.pid
+	run diff loom.txt parallel.txt
+	assert_success
 }
 
 @test "--engine takes loom or parallel, and parallel must be found" {

@@ -135,6 +135,20 @@ plan"
 a timeout"
 }
 
+@test "--timeout, --grace and --retry-delay take s, m and h as plans do" {
+	task a 0 '[]' 'exec sleep 5' >plan
+	run loom-spawn --timeout 0.005m --grace 0.001h --retry-delay 1s plan
+	assert_failure 1
+	run status_of <(printf '%s\n' "$output") a
+	assert_output timeout
+	for bad in 1x 1mm m 1.5d -1m; do
+		run loom-spawn --timeout "$bad" plan
+		[ "$status" -eq 2 ] || fail "--timeout $bad: exit $status"
+		assert_line --index 0 \
+		    "loom-spawn: --timeout: bad number of seconds \"$bad\""
+	done
+}
+
 # spawn_bg ARGS: starts loom-spawn in the background on plan, its output
 # in out; the pid in $spawn.
 spawn_bg() {
@@ -163,7 +177,7 @@ spawn_bg() {
 		run cat got
 		assert_output "t1 cancelled
 t2 cancelled
-t3 skipped"
+t3 cancelled"
 		! alive pid_t1 pid_t2
 		[ ! -e ran ]
 	done
@@ -182,6 +196,47 @@ t3 skipped"
 	[ "$(jq -r .status loom/journal.ndjson | sort -u)" = cancelled ]
 }
 
+@test "a closed stdout ends the tasks with TERM, as the man page says" {
+	for i in 1 2; do
+		# The shell records the signal that reached it; sleep dies of
+		# it either way.
+		task "t$i" 0 '[]' 'trap "echo TERM >sig_$LOOM_TASK_ID; exit 1" TERM
+trap "echo PIPE >sig_$LOOM_TASK_ID; exit 1" PIPE
+echo $$ >pid_$LOOM_TASK_ID; sleep 30 & wait'
+	done >plan
+	# The reader leaves once both tasks run, having read nothing.
+	run bash -c 'loom-spawn -j2 plan | until [ -s pid_t1 ] &&
+	    [ -s pid_t2 ]; do sleep 0.05; done; echo "${PIPESTATUS[0]}"'
+	assert_output 141
+	run cat sig_t1 sig_t2
+	assert_output "TERM
+TERM"
+}
+
+@test "stopped by TERM while its reader is gone: no stale error" {
+	for i in 1 2; do
+		task "t$i" 0 '[]' 'echo $$ >pid_$LOOM_TASK_ID; exec sleep 30'
+	done >plan
+	for round in 1 2 3 4 5; do
+		rm -rf loom pid_*
+		mkfifo fifo
+		loom-spawn -j2 --no-progress plan >fifo 2>err &
+		spawn=$!
+		# A reader that reads nothing, gone just after the TERM.
+		sleep 60 <fifo &
+		reader=$!
+		wait_for test -s pid_t1 -a -s pid_t2
+		kill -TERM "$spawn"
+		kill "$reader"
+		rc=0
+		wait "$spawn" || rc=$?
+		rm fifo
+		[ "$rc" -eq 143 ] || fail "round $round: exit $rc"
+		run cat err
+		assert_output ''
+	done
+}
+
 @test "kill -9 in the middle, then --resume: a finished task never runs twice" {
 	for i in $(seq 8); do
 		task "t$i" 0 '[]' 'echo $LOOM_TASK_ID >>runs; sleep 0.3; echo out'
@@ -194,9 +249,10 @@ t3 skipped"
 	jq -r 'select(.status == "ok") | .id' loom/journal.ndjson | sort >done1
 	[ "$(wc -l <done1)" -ge 3 ]
 	[ "$(wc -l <done1)" -lt 9 ]
+	# It may wait, saying so, for the sleep the kill left behind.
 	run loom-spawn -j2 --resume plan
 	assert_success
-	echo "$output" >out2
+	grep -v '^loom-spawn: ' <<<"$output" >out2
 	# Every task ends up done; those done before the crash are cached
 	# and ran once; none ran more than twice (once cut off by the kill).
 	[ "$(results out2 | awk '$2 == "ok" || $2 == "cached"' | wc -l)" -eq 9 ]
@@ -208,6 +264,41 @@ t3 skipped"
 	done <done1
 	! awk '$2 > 2' counts | grep -q .
 	[ "$(wc -l <counts)" -eq 9 ]
+}
+
+@test "after kill -9, --resume waits for the task left running" {
+	# The subshell outlives the task's shell, which dies with
+	# loom-spawn: it is what a killed loom-spawn leaves behind.
+	task a 0 '[]' 'echo start >>runs; (sleep 1.5; echo end >>runs); true' \
+	    >plan
+	spawn_bg --no-progress
+	wait_for test -s runs
+	kill -9 "$spawn"
+	wait "$spawn" || true
+	run loom-spawn --no-progress --resume plan
+	assert_success
+	assert_line --index 0 --regexp '^loom-spawn: loom: the task of agent general_a, left running by a loom-spawn that was killed, still runs \(process group [0-9]+\): waiting for it to end$'
+	run cat runs
+	assert_output "start
+end
+start
+end"
+}
+
+@test "a second loom-spawn on the same work directory refuses to run" {
+	task a 0 '[]' 'until [ -f go ]; do sleep 0.05; done' >plan
+	spawn_bg --no-progress
+	wait_for test -f loom/outputs/a.json.tmp
+	task b 0 '[]' 'touch ran' >plan2
+	run loom-spawn plan2
+	assert_failure 2
+	assert_output "loom-spawn: loom: another loom-spawn (pid $spawn) runs in this work directory"
+	[ ! -e ran ]
+	touch go
+	wait "$spawn"
+	run loom-spawn plan2
+	assert_success
+	[ -e ran ]
 }
 
 @test "--resume runs again what changed, and what depends on it" {

@@ -313,6 +313,25 @@ b cancelled"
 2 : 0 0 3 0 exit 3"
 }
 
+@test "--resume --joblog appends to the joblog, as GNU parallel does" {
+	{
+		task a 0 '[]' 'echo a'
+		task b 0 '[]' 'exit 3'
+	} >plan
+	run loom-spawn --joblog jl plan
+	assert_failure 1
+	run loom-spawn --resume --joblog jl plan
+	assert_failure 1
+	run awk -F'\t' '{ print $1, $7, $9 }' jl
+	assert_output "Seq Exitval Command
+1 0 echo a
+2 3 exit 3
+1 3 exit 3"
+	# Without --resume a joblog starts again.
+	run loom-spawn --joblog jl plan
+	[ "$(wc -l <jl)" -eq 3 ]
+}
+
 @test "--workdir and LOOM_WORKDIR move the work directory" {
 	task a 0 '[]' 'echo $LOOM_WORKDIR' '{"outputs_to":"w/out/a.json"}' >plan
 	run loom-spawn --workdir w plan
@@ -355,6 +374,9 @@ general_a"
 	    >tty2.txt || true
 	grep -q '1 failed' tty2.txt
 	! grep -q $'\033\\[31m' tty2.txt
+	task c 1 '["a"]' 'true' >>plan
+	script -qec "loom-spawn plan >/dev/null" /dev/null >tty4.txt || true
+	grep -q '\[3/3\] 0 running, .*1 failed.*, 1 skipped, ' tty4.txt
 	script -qec "loom-spawn --no-progress plan >/dev/null" /dev/null \
 	    >tty3.txt || true
 	! grep -q 'running' tty3.txt

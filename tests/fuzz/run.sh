@@ -1,6 +1,7 @@
 #!/bin/sh
 # run.sh DIR SECONDS FUZZER...: runs each libFuzzer harness for SECONDS on
-# a fresh copy of its seed corpus (tests/fuzz/corpus/NAME), in DIR/NAME,
+# a fresh copy of its seed corpus (tests/fuzz/corpus/NAME, and the test
+# fixtures of its form, named in seeds() below), in DIR/NAME,
 # and prints per reader the executions and the crashes found.  After a
 # crash the fuzzer is started again for the time left, so one run can
 # count several ("crashes"; it stops when the same input crashes again,
@@ -21,6 +22,18 @@ ASAN_OPTIONS="fast_unwind_on_malloc=0:${ASAN_OPTIONS:-}"
 LSAN_OPTIONS="suppressions=$here/../lsan.supp:print_suppressions=0"
 export ASAN_OPTIONS LSAN_OPTIONS
 
+# seeds NAME: the fixtures under tests/fixtures that also seed NAME.
+seeds() {
+	case $1 in
+	reader)	echo audit.json audit.ndjson audit_array.json audit.expected ;;
+	pylit)	echo audit_class.py audit_flat.py ;;
+	hand)	echo audit.loom ;;
+	output)	echo outputs/architect_1.py outputs/documenter_1.py \
+		    outputs/reviewer_1.py outputs/reviewer_2.py \
+		    outputs/reviewer_3.py ;;
+	esac
+}
+
 printf '%-8s %12s %8s %8s %8s\n' reader executions crashes inputs seconds
 for f in "$@"; do
 	name=${f##*/fuzz_}
@@ -28,6 +41,9 @@ for f in "$@"; do
 	rm -rf "$work"
 	mkdir -p "$work/corpus"
 	cp "$here/corpus/$name/"* "$work/corpus/"
+	for s in $(seeds "$name"); do
+		cp "$here/../fixtures/$s" "$work/corpus/"
+	done
 	execs=0
 	crashes=0
 	seen=0
