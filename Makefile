@@ -48,14 +48,14 @@ build/flags: FORCE
 	@mkdir -p build
 	@echo '$(FLAGS)' | cmp -s - $@ || echo '$(FLAGS)' > $@
 
-build/%.o: lib/%.c lib/loom.h build/flags
+build/%.o: lib/%.c lib/loom.h lib/engine.h build/flags
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
 
 build/libloom.a: $(LIBOBJ)
 	rm -f $@
 	ar rcs $@ $(LIBOBJ)
 
-bin/%: cmd/%.c build/libloom.a lib/loom.h build/flags
+bin/%: cmd/%.c build/libloom.a lib/loom.h lib/engine.h build/flags
 	@mkdir -p bin
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< \
 	    build/libloom.a $(LDLIBS)

@@ -26,12 +26,15 @@
 #include <err.h>
 
 #include "loom.h"
+#include "engine.h"
 
 static const char usage_text[] =
 "usage: loom-spawn [-j N] [--agent CMD] [--barrier] [--dry-run]\n"
-"                  [--grace SECONDS] [--halt never | soon | now]\n"
-"                  [--joblog FILE] [--limit ROLE=N] [--no-progress]\n"
-"                  [--resume] [--retries N] [--retry-delay SECONDS]\n"
+"                  [--engine loom | parallel] [--grace SECONDS]\n"
+"                  [--halt never | soon | now] [--joblog FILE]\n"
+"                  [--limit ROLE=N] [--no-progress] [--resume]\n"
+"                  [--retries N] [--retry-delay SECONDS]\n"
+"                  [--sshlogin LOGIN] [--sshloginfile FILE]\n"
 "                  [--timeout SECONDS] [--workdir DIR] [FILE ...]\n";
 
 static const char joblog_head[] = "Seq\tHost\tStarttime\tJobRuntime\t"
@@ -59,6 +62,10 @@ static struct {
 	const char	*workdir;
 	struct limit	*limits;
 	size_t		 nlimits;
+	int		 engine;	/* --engine parallel */
+	char		**sshlogins;
+	size_t		 nsshlogins;
+	const char	*sshloginfile;
 } opt;
 
 /* One record of the input, in order; task records point at their task. */
@@ -134,6 +141,8 @@ static struct loom_status status;
 static double		 drawn;
 static int		 color;
 static int		 outgone;	/* a write to stdout failed */
+static struct loom_engine *eng;	/* --engine parallel, once started */
+static int		 engine_eof;
 
 /* ---- reading and checking -------------------------------------- */
 
@@ -1032,6 +1041,36 @@ task_command(const struct task *tk)
 	return adapter != NULL ? adapter : opt.agent;
 }
 
+/*
+ * --engine parallel: the attempt becomes a line of parallel's input, run
+ * by engine.c's job.pl as launch() would run it.  jb->p.pid holds the
+ * job's number there, not a process: only job_of and kill_job see it.
+ */
+static int
+engine_launch(struct job *jb, const struct task *tk, char *e)
+{
+	const struct rec *r = &recs[tk->rec];
+	struct loom_engine_job j;
+	char *tmp = path_plus(tk->out, ".tmp", "", "");
+	long n;
+
+	j.out = tmp;
+	j.err = tk->log;
+	j.exec = tk->run == NULL && adapter != NULL;
+	j.cmd = task_command(tk);
+	j.in = r->line;
+	j.inlen = r->len;
+	j.timeout = tk->timeout;
+	j.env = jb->env + nbaseenv;
+	n = loom_engine_submit(eng, &j, e);
+	free(tmp);
+	if (n == -1)
+		return -1;
+	jb->p.pid = (pid_t)n;
+	jb->p.infd = -1;
+	return 0;
+}
+
 /* Starts the attempt's process: an adapter without a shell, else the
  * command under /bin/sh -c. */
 static int
@@ -1039,6 +1078,8 @@ launch(struct job *jb, const struct task *tk, char *e)
 {
 	const struct rec *r = &recs[tk->rec];
 
+	if (eng != NULL)
+		return engine_launch(jb, tk, e);
 	if (tk->run == NULL && adapter != NULL)
 		return loom_proc_exec(&jb->p, adapter_argv, jb->env,
 		    jb->outfd, jb->errw, r->line, r->len, e);
@@ -1204,12 +1245,24 @@ cached(uint32_t t, uint64_t deps)
 
 static void start_attempt(struct job *);
 
+/* Signals the attempt's process group.  Under --engine parallel the job
+ * ends its own task on a timeout, and ending one means ending them all:
+ * only a stop gets that far. */
+static void
+kill_job(struct job *jb, int sig)
+{
+	if (eng == NULL)
+		loom_proc_kill(&jb->p, sig);
+	else if (jb->cancelled)
+		loom_engine_stop(eng);
+}
+
 static void
 stop_job(struct job *jb, int sig)
 {
 	jb->cancelled = 1;
 	if (jb->p.pid > 0) {
-		loom_proc_kill(&jb->p, sig);
+		kill_job(jb, sig);
 		if (jb->killat == 0)
 			jb->killat = loom_mono() + opt.grace;
 	}
@@ -1360,7 +1413,7 @@ attempt_ended(struct job *jb, int ws)
 	/* Whatever the command left behind in its group goes with it
 	 * when it ran out of time or was stopped. */
 	if (jb->timedout || jb->cancelled)
-		loom_proc_kill(&jb->p, SIGKILL);
+		kill_job(jb, SIGKILL);
 	loom_proc_close(&jb->p);
 	write_lock();
 	end_stderr(jb);
@@ -1398,11 +1451,12 @@ start_attempt(struct job *jb)
 	 * costs no new file: it says the task started (loom status). */
 	if (jb->attempt == 1) {
 		unlink(tk->log);
-		if (link(empty_path, tk->log) == -1)
+		if (eng != NULL || link(empty_path, tk->log) == -1)
 			close(open(tk->log, O_WRONLY | O_CREAT | O_CLOEXEC |
 			    O_NOFOLLOW, 0666));
 	}
-	if (loom_proc_pipe(fds) == -1)
+	/* The parallel engine's job appends stderr to the log itself. */
+	if (eng == NULL && loom_proc_pipe(fds) == -1)
 		warn("pipe");
 	jb->errfd = fds[0];
 	jb->errw = fds[1];
@@ -1413,10 +1467,11 @@ start_attempt(struct job *jb)
 		jb->first = jb->start;
 		jb->seq = ++seq;
 	}
-	if (jb->outfd == -1 || jb->errw == -1 || launch(jb, tk, e) == -1) {
+	if (jb->outfd == -1 || (eng == NULL && jb->errw == -1) ||
+	    launch(jb, tk, e) == -1) {
 		if (jb->outfd == -1)
 			warn("%s", tk->out);
-		else if (jb->errw != -1)
+		else if (eng != NULL || jb->errw != -1)
 			warnx("%s", e);
 		if (jb->outfd == -1 && (jb->outfd = open("/dev/null",
 		    O_RDONLY | O_CLOEXEC)) == -1)
@@ -1430,9 +1485,12 @@ start_attempt(struct job *jb)
 		finish(jb, 127 << 8);
 		return;
 	}
-	close(jb->errw);
-	jb->errw = -1;
-	jb->deadline = tk->timeout > 0 ? loom_mono() + tk->timeout : 0;
+	if (jb->errw != -1) {
+		close(jb->errw);
+		jb->errw = -1;
+	}
+	jb->deadline = tk->timeout > 0 && eng == NULL ?
+	    loom_mono() + tk->timeout : 0;
 	write_lock();
 
 	rec = jv_object();
@@ -1535,12 +1593,12 @@ timers(void)
 		if (jb->p.pid > 0 && jb->deadline > 0 && now >= jb->deadline) {
 			jb->deadline = 0;
 			jb->timedout = 1;
-			loom_proc_kill(&jb->p, SIGTERM);
+			kill_job(jb, SIGTERM);
 			jb->killat = now + opt.grace;
 		}
 		if (jb->p.pid > 0 && jb->killat > 0 && now >= jb->killat) {
 			jb->killat = 0;
-			loom_proc_kill(&jb->p, SIGKILL);
+			kill_job(jb, SIGKILL);
 		}
 		if (jb->p.pid == 0 && jb->wakeat > 0 && now >= jb->wakeat) {
 			if (stop != STOP_NONE) {
@@ -1614,6 +1672,35 @@ hear_lingers(const struct pollfd *pfd, size_t n)
 	nlingers = keep;
 }
 
+/* --engine parallel: job n ended with wait status ws. */
+static void
+engine_done(void *ctx, long n, int ws, int timedout)
+{
+	struct job *jb = job_of((pid_t)n);
+
+	(void)ctx;
+	if (jb == NULL)
+		return;
+	if (timedout)
+		jb->timedout = 1;
+	attempt_ended(jb, ws);
+}
+
+/* Parallel and every job are gone: what never said it ended did not
+ * run to the end. */
+static void
+engine_lost(void)
+{
+	size_t k;
+
+	engine_eof = 1;
+	for (k = 0; k < (size_t)opt.jobs; k++)
+		if (jobs[k].t != -1 && jobs[k].p.pid > 0) {
+			loom_proc_close(&jobs[k].p);
+			finish(&jobs[k], NOWAIT);
+		}
+}
+
 static void
 run(int wakefd)
 {
@@ -1651,7 +1738,7 @@ run(int wakefd)
 			wait = 3600;
 		ms_ = wait < 0 ? -1 : (int)ceil(wait * 1000);
 		if (loom_grow((void **)&pfd, &caplfd, (size_t)opt.jobs * 2 +
-		    2 + nlingers, sizeof(*pfd)) != 0)
+		    3 + nlingers, sizeof(*pfd)) != 0)
 			err(2, NULL);
 		n = 0;
 		pfd[n].fd = wakefd;
@@ -1659,6 +1746,10 @@ run(int wakefd)
 		if (outpipe && stopsig != SIGPIPE) {
 			pfd[n].fd = 1;
 			pfd[n++].events = 0;
+		}
+		if (eng != NULL && !engine_eof) {
+			pfd[n].fd = loom_engine_fd(eng);
+			pfd[n++].events = POLLIN;
 		}
 		for (k = i = 0; k < (size_t)opt.jobs; k++)
 			if (jobs[k].t != -1 && jobs[k].p.infd != -1) {
@@ -1708,8 +1799,13 @@ run(int wakefd)
 			    heard[i]->t, 4) == 0)
 				heard[i]->errfd = -1;
 		hear_lingers(pfd + nerr, n - nerr);
+		if (eng != NULL && !engine_eof &&
+		    loom_engine_read(eng, engine_done, NULL) == 1)
+			engine_lost();
 		while ((pid = loom_proc_reap(&ws)) > 0)
-			if ((jb = job_of(pid)) != NULL)
+			if (eng != NULL && pid == loom_engine_pid(eng))
+				loom_engine_reaped(eng, ws);
+			else if (eng == NULL && (jb = job_of(pid)) != NULL)
 				attempt_ended(jb, ws);
 		sync_journal(0);
 		draw(0);
@@ -1844,12 +1940,14 @@ options(int argc, char **argv)
 {
 	enum { O_AGENT = 256, O_BARRIER, O_DRY, O_GRACE, O_HALT, O_JOBLOG,
 	    O_LIMIT, O_NOPROG, O_RESUME, O_RETRIES, O_DELAY, O_TIMEOUT,
-	    O_WORKDIR, O_HELP, O_VERSION };
+	    O_WORKDIR, O_HELP, O_VERSION, O_ENGINE, O_SSHLOGIN,
+	    O_SSHLOGINFILE };
 	static const struct option lopts[] = {
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "agent", required_argument, NULL, O_AGENT },
 		{ "barrier", no_argument, NULL, O_BARRIER },
 		{ "dry-run", no_argument, NULL, O_DRY },
+		{ "engine", required_argument, NULL, O_ENGINE },
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "halt", required_argument, NULL, O_HALT },
 		{ "joblog", required_argument, NULL, O_JOBLOG },
@@ -1858,12 +1956,15 @@ options(int argc, char **argv)
 		{ "resume", no_argument, NULL, O_RESUME },
 		{ "retries", required_argument, NULL, O_RETRIES },
 		{ "retry-delay", required_argument, NULL, O_DELAY },
+		{ "sshlogin", required_argument, NULL, O_SSHLOGIN },
+		{ "sshloginfile", required_argument, NULL, O_SSHLOGINFILE },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "workdir", required_argument, NULL, O_WORKDIR },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 }
 	};
+	static size_t caplogins;
 	const char *nc;
 	long n;
 	int c, noprog = 0;
@@ -1884,6 +1985,28 @@ options(int argc, char **argv)
 			break;
 		case O_DRY:
 			opt.dryrun = 1;
+			break;
+		case O_ENGINE:
+			if (strcmp(optarg, "loom") == 0)
+				opt.engine = 0;
+			else if (strcmp(optarg, "parallel") == 0)
+				opt.engine = 1;
+			else {
+				warnx("--engine: expected loom or parallel, "
+				    "not %s", loom_q(optarg));
+				loom_usage(usage_text, 2);
+			}
+			break;
+		case O_SSHLOGIN:
+			if (loom_grow((void **)&opt.sshlogins, &caplogins,
+			    opt.nsshlogins + 1, sizeof(*opt.sshlogins)) != 0)
+				err(2, NULL);
+			opt.sshlogins[opt.nsshlogins++] = optarg;
+			opt.engine = 1;
+			break;
+		case O_SSHLOGINFILE:
+			opt.sshloginfile = optarg;
+			opt.engine = 1;
 			break;
 		case O_GRACE:
 			opt.grace = seconds(optarg, "--grace");
@@ -1950,6 +2073,26 @@ std_fds(void)
 		;
 	if (fd > 2)
 		close(fd);
+}
+
+/* --engine parallel: one GNU parallel for every attempt, its jobs'
+ * files under WORKDIR/logs/.engine. */
+static void
+start_engine(void)
+{
+	struct loom_engine_opts eo;
+	char e[LOOM_ERRLEN], *dir;
+
+	dir = path_plus(log_dir, "/.engine", "", "");
+	eo.jobs = opt.jobs;
+	eo.grace = opt.grace;
+	eo.dir = dir;
+	eo.sshlogins = opt.sshlogins;
+	eo.nsshlogins = opt.nsshlogins;
+	eo.sshloginfile = opt.sshloginfile;
+	if ((eng = loom_engine_start(&eo, e)) == NULL)
+		errx(2, "--engine parallel: %s", e);
+	free(dir);
 }
 
 static void
@@ -2045,6 +2188,8 @@ main(int argc, char **argv)
 			    opt.joblog);
 	}
 	prepare_workdir();
+	if (opt.engine)
+		start_engine();
 	for (k = 0; k < nrecs; k++)
 		if (fwrite(recs[k].line, 1, recs[k].len, stdout) != recs[k].len)
 			break;
@@ -2062,6 +2207,8 @@ main(int argc, char **argv)
 	status.started = loom_mono();
 	run(wakefd);
 	hear_lingers(NULL, 0);
+	loom_engine_close(eng);
+	eng = NULL;
 	drain_skipped();
 	cancel_rest();
 	sync_journal(1);

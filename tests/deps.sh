@@ -5,7 +5,8 @@
 #                   cppcheck, shellcheck
 #   deps.sh check   build, plus what the tests need: bats, bats-assert,
 #                   bats-support, GNU parallel, groff, librsvg2-bin,
-#                   cppcheck, shellcheck
+#                   cppcheck, shellcheck, and openssh-server and
+#                   openssh-client (tests/engine.bats runs its own sshd)
 # Set NO_INSTALL=1 or LOOM_NO_INSTALL=1 to only report what is missing.
 set -u
 need=""
@@ -32,6 +33,8 @@ check)
 	want rsvg-convert librsvg2-bin
 	want cppcheck cppcheck
 	want shellcheck shellcheck
+	want /usr/sbin/sshd openssh-server
+	want ssh-keygen openssh-client
 	;;
 esac
 [ -z "$need" ] && exit 0

@@ -9,7 +9,7 @@ load spawn_helper
 	assert_success
 	assert_line --index 0 --partial "usage: loom-spawn [-j N]"
 	run bash -c "loom-spawn --help | grep -c '^ \{18\}\['"
-	assert_output 4
+	assert_output 6
 }
 
 @test "--version prints the version" {
