@@ -1095,15 +1095,15 @@ ms(double t)
 	return round(t * 1000) / 1000;
 }
 
+/* Writes the len bytes of one record and a newline to stdout, at once. */
 static void
-emit(jv rec)
+emit_line(const char *s, size_t len)
 {
-	if (outgone || (stop == STOP_KILL && stopsig == SIGPIPE)) {
-		jv_free(rec);
+	if (outgone || (stop == STOP_KILL && stopsig == SIGPIPE))
 		return;
-	}
 	errno = 0;
-	if (loom_emit(stdout, rec) == -1 || fflush(stdout) == EOF) {
+	if (fwrite(s, 1, len, stdout) != len || putchar('\n') == EOF ||
+	    fflush(stdout) == EOF) {
 		if (errno == 0)
 			warnx("stdout: write error");
 		else if (errno != EPIPE)
@@ -1114,6 +1114,17 @@ emit(jv rec)
 			stopsig = SIGPIPE;
 		}
 	}
+}
+
+/* Writes rec (consumed) as one line on stdout. */
+static void
+emit(jv rec)
+{
+	jv line = jv_dump_string(rec, 0);
+
+	emit_line(jv_string_value(line),
+	    (size_t)jv_string_length_bytes(jv_copy(line)));
+	jv_free(line);
 }
 
 static void
@@ -1160,7 +1171,9 @@ report(uint32_t t, const char *st, const struct job *jb, int wstatus,
 {
 	struct task *tk = &tasks[t];
 	char e[LOOM_ERRLEN];
-	jv rec, code = jv_null(), sig = jv_null();
+	jv rec, line, code = jv_null(), sig = jv_null();
+	const char *s;
+	size_t len;
 	int ok = strcmp(st, "ok") == 0 || strcmp(st, "cached") == 0;
 
 	if (jb != NULL && wstatus != NOWAIT && WIFEXITED(wstatus))
@@ -1190,14 +1203,18 @@ report(uint32_t t, const char *st, const struct job *jb, int wstatus,
 	/* A journal that cannot be written (a full disk) stops the run as
 	 * a signal would, so no task is left running unrecorded; the
 	 * results still go to stdout, and the exit status is 2. */
-	if (!jbroken && loom_journal_append(jfd, jv_copy(rec), tk->hash,
-	    tk->deps, e) == -1) {
+	line = jv_dump_string(rec, 0);
+	s = jv_string_value(line);
+	len = (size_t)jv_string_length_bytes(jv_copy(line));
+	if (!jbroken && loom_journal_append(jfd, s, len, tk->hash, tk->deps,
+	    e) == -1) {
 		warnx("%s", e);
 		jbroken = 1;
 		stop = STOP_KILL;
 	}
 	jdirty = 1;
-	emit(rec);
+	emit_line(s, len);
+	jv_free(line);
 
 	status.done++;
 	if (!ok) {
@@ -1366,8 +1383,11 @@ finish(struct job *jb, int ws)
 	tmp = path_plus(tk->out, ".tmp", "", "");
 	failed = path_plus(tk->out, ".failed", "", "");
 	if (fstat(jb->outfd, &sb) == -1)
-		sb.st_size = 0;
-	if (ok && loom_hash_fd(jb->outfd, &tk->outhash) == -1) {
+		sb.st_size = -1;
+	/* An empty output hashes to the start value: nothing to read. */
+	if (ok && sb.st_size == 0)
+		tk->outhash = LOOM_FNV_INIT;
+	else if (ok && loom_hash_fd(jb->outfd, &tk->outhash) == -1) {
 		warn("%s", tmp);
 		ok = 0;
 		st = "failed";
@@ -1388,7 +1408,7 @@ finish(struct job *jb, int ws)
 		output = failed;
 	joblog_line(jb, end, ws != NOWAIT && WIFEXITED(ws) ?
 	    WEXITSTATUS(ws) : -1, ws != NOWAIT && WIFSIGNALED(ws) ?
-	    WTERMSIG(ws) : 0, sb.st_size);
+	    WTERMSIG(ws) : 0, sb.st_size > 0 ? sb.st_size : 0);
 	report((uint32_t)jb->t, st, jb, ws, end, output);
 	loom_sched_done(sched, (uint32_t)jb->t, ok);
 

@@ -24,17 +24,72 @@ loom_fnv(uint64_t h, const void *buf, size_t len)
 	return h;
 }
 
+/* A finishing mix (splitmix64's), so that sums of hashes stay spread. */
+static uint64_t
+mix(uint64_t h)
+{
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	return h ^ h >> 31;
+}
+
+/*
+ * Folds v (borrowed) into h: its kind, then its bytes, its number, or
+ * its members.  An object's members are hashed apart and summed, so
+ * that the order of its keys does not count and none need sorting.
+ */
+static uint64_t
+hash_value(uint64_t h, jv v)
+{
+	unsigned char kind = (unsigned char)jv_get_kind(v);
+	uint64_t sum = 0, m;
+	double d;
+	size_t len;
+	int i, n;
+	jv k, e;
+
+	h = loom_fnv(h, &kind, 1);
+	switch (jv_get_kind(v)) {
+	case JV_KIND_STRING:
+		len = (size_t)jv_string_length_bytes(jv_copy(v));
+		h = loom_fnv(h, &len, sizeof(len));
+		return loom_fnv(h, jv_string_value(v), len);
+	case JV_KIND_NUMBER:
+		d = jv_number_value(v);
+		if (d == 0)
+			d = 0;	/* -0 is 0 */
+		return loom_fnv(h, &d, sizeof(d));
+	case JV_KIND_ARRAY:
+		n = jv_array_length(jv_copy(v));
+		h = loom_fnv(h, &n, sizeof(n));
+		for (i = 0; i < n; i++) {
+			e = jv_array_get(jv_copy(v), i);
+			h = hash_value(h, e);
+			jv_free(e);
+		}
+		return h;
+	case JV_KIND_OBJECT:
+		for (i = jv_object_iter(v); jv_object_iter_valid(v, i);
+		    i = jv_object_iter_next(v, i)) {
+			k = jv_object_iter_key(v, i);
+			e = jv_object_iter_value(v, i);
+			m = hash_value(hash_value(LOOM_FNV_INIT, k), e);
+			sum += mix(m);
+			jv_free(k);
+			jv_free(e);
+		}
+		return loom_fnv(h, &sum, sizeof(sum));
+	default:
+		return h;
+	}
+}
+
 uint64_t
 loom_hash_jv(jv v)
 {
-	jv s;
-	uint64_t h;
-
-	s = jv_dump_string(jv_copy(v), JV_PRINT_SORTED);
-	h = loom_fnv(LOOM_FNV_INIT, jv_string_value(s),
-	    (size_t)jv_string_length_bytes(jv_copy(s)));
-	jv_free(s);
-	return h;
+	return hash_value(LOOM_FNV_INIT, v);
 }
 
 int

@@ -24,33 +24,31 @@ loom_journal_open(const char *path, char *err)
 }
 
 int
-loom_journal_append(int fd, jv rec, uint64_t hash, uint64_t deps,
-    char *err)
+loom_journal_append(int fd, const char *rec, size_t len, uint64_t hash,
+    uint64_t deps, char *err)
 {
-	char hex[32];
-	jv line;
-	const char *s;
-	size_t len, off;
+	char tail[64], *buf;
+	size_t tlen, off;
 	ssize_t n;
-	char *buf;
+	int k;
 
-	snprintf(hex, sizeof(hex), "%016" PRIx64, hash);
-	rec = jv_object_set(rec, jv_string("hash"), jv_string(hex));
-	snprintf(hex, sizeof(hex), "%016" PRIx64, deps);
-	rec = jv_object_set(rec, jv_string("deps_hash"), jv_string(hex));
-	line = jv_dump_string(rec, 0);
-	s = jv_string_value(line);
-	len = (size_t)jv_string_length_bytes(jv_copy(line));
+	if (len < 2 || rec[len - 1] != '}') {
+		snprintf(err, LOOM_ERRLEN, "journal: not a JSON object");
+		return -1;
+	}
+	k = snprintf(tail, sizeof(tail), "%s\"hash\":\"%016" PRIx64
+	    "\",\"deps_hash\":\"%016" PRIx64 "\"}\n", len > 2 ? "," : "",
+	    hash, deps);
+	tlen = (size_t)k;
 
 	/* One write, so a crash leaves at worst a torn last line. */
-	if ((buf = malloc(len + 1)) == NULL) {
-		jv_free(line);
+	if ((buf = malloc(len - 1 + tlen)) == NULL) {
 		snprintf(err, LOOM_ERRLEN, "out of memory");
 		return -1;
 	}
-	memcpy(buf, s, len);
-	buf[len++] = '\n';
-	jv_free(line);
+	memcpy(buf, rec, len - 1);
+	memcpy(buf + len - 1, tail, tlen);
+	len += tlen - 1;
 	for (off = 0; off < len; off += (size_t)n) {
 		n = write(fd, buf + off, len - off);
 		if (n == -1 && errno == EINTR) {

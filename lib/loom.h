@@ -284,7 +284,8 @@ jv	 loom_hand_parse(const char *buf, size_t len, const char *name,
 /* Folds len bytes of buf into the hash h (start from LOOM_FNV_INIT). */
 uint64_t loom_fnv(uint64_t h, const void *buf, size_t len);
 
-/* The hash of v written as compact JSON with sorted keys.  Borrows v. */
+/* The hash of v's value: the same for the same JSON whatever the order
+ * of object keys or the spelling of numbers.  Borrows v. */
 uint64_t loom_hash_jv(jv v);
 
 /* Stores the hash of what the open file fd holds, read with pread(2)
@@ -309,12 +310,13 @@ struct loom_jentry {
  * with the reason in err. */
 int	 loom_journal_open(const char *path, char *err);
 
-/* Appends rec and the two hashes (as "hash" and "deps_hash", hex
- * strings) as one line with one write(2).  Consumes rec.  Returns 0 or
- * -1 with the reason in err.  The caller syncs (fdatasync) when it
- * wants the lines on disk. */
-int	 loom_journal_append(int fd, jv rec, uint64_t hash, uint64_t deps,
-	    char *err);
+/* Appends rec, the len bytes of one JSON object as jv_dump_string
+ * wrote it, with the two hashes added as "hash" and "deps_hash" (hex
+ * strings), as one line with one write(2).  Returns 0 or -1 with the
+ * reason in err.  The caller syncs (fdatasync) when it wants the lines
+ * on disk. */
+int	 loom_journal_append(int fd, const char *rec, size_t len,
+	    uint64_t hash, uint64_t deps, char *err);
 
 /* Reads the journal at path (missing is empty) and fills ent[i] with the
  * last entry of task i of g, found by "id".  Lines that do not parse (a

@@ -304,6 +304,38 @@ end"
 	[ -e ran ]
 }
 
+@test "--resume: a record rewritten with its keys in another order is the same task" {
+	{
+		task a 0 '[]' 'echo a >>runs' '{"env": {"x": 1, "y": [1, 2]}}'
+		task b 0 '[]' 'echo b >>runs' '{"env": {"x": 1, "y": [1, 2]}}'
+	} >plan
+	run loom-spawn plan
+	assert_success
+	# jq -S sorts every object's keys; a's record means the same.
+	jq -cS . plan >plan2
+	run loom-spawn --resume plan2
+	assert_success
+	echo "$output" >out
+	run results out
+	assert_output "a cached
+b cached"
+	# An array's order counts, and so does a value deep inside.
+	jq -c 'if .id == "a" then .env.y = [2, 1] else .env.x = 2 end' \
+	    plan >plan3
+	run loom-spawn --resume plan3
+	assert_success
+	echo "$output" >out
+	results out | sort >got
+	run cat got
+	assert_output "a ok
+b ok"
+	run sort runs
+	assert_output "a
+a
+b
+b"
+}
+
 @test "--resume runs again what changed, and what depends on it" {
 	{
 		task a 0 '[]' 'echo a >>runs; echo A'
