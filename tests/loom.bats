@@ -125,7 +125,7 @@ DONE"
 	    'loom-parse: m.loom:4: task "c" depends on unknown task "zz"'
 	[ ! -e loom/logs/round_1.ndjson ]
 	run --separate-stderr loom graph m.loom
-	assert_failure
+	assert_failure 2
 	assert_output ""
 	assert_equal "$stderr" \
 	    'loom-parse: m.loom:4: task "c" depends on unknown task "zz"'
@@ -298,10 +298,17 @@ CASES
 	assert_failure 2
 }
 
-@test "loom graph: a bad plan fails" {
-	printf 'a: b | x\n' >bad.loom
-	run loom graph bad.loom
-	assert_failure
+@test "loom graph: a plan loom-parse rejects exits 2, as loom(1) says" {
+	printf 'a: b | x\n' >missing.loom
+	printf 'a: | x\na: | y\n' >dup.loom
+	printf 'a: b | x\nb: a | y\n' >cycle.loom
+	printf '{"tasks": [\n' >bad.json
+	for plan in missing.loom dup.loom cycle.loom bad.json nosuch.loom; do
+		run --separate-stderr loom graph "$plan"
+		assert_failure 2
+		assert_output ""
+		[ -n "$stderr" ]
+	done
 }
 
 # descendants PID: the processes below PID, one a line.
