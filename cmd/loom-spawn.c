@@ -2182,6 +2182,10 @@ main(int argc, char **argv)
 	check_paths();
 	if (bad)
 		return 1;
+	/* Nothing read (a filter before it refused the plan): nothing to
+	 * run, and the work directory is left as it is. */
+	if (nrecs == 0)
+		return fclose(stdout) == 0 ? 0 : 2;
 	base_env();
 	build_sched();
 	if (opt.dryrun) {

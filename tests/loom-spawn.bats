@@ -471,3 +471,21 @@ first
 gone
 found again"
 }
+
+@test "empty input touches nothing: no output, no work directory, an earlier plan kept" {
+	run loom-spawn </dev/null
+	assert_success
+	assert_output ""
+	[ ! -e loom ]
+	task a 0 '[]' 'echo A' >plan
+	run loom-spawn plan
+	assert_success
+	cp loom/plan.json plan.before
+	cp loom/journal.ndjson journal.before
+	# loom-levels refused a plan: the pipeline hands loom-spawn nothing.
+	run loom-spawn </dev/null
+	assert_success
+	assert_output ""
+	cmp loom/plan.json plan.before
+	cmp loom/journal.ndjson journal.before
+}
