@@ -734,7 +734,7 @@ write_lock(void)
 	static char *buf;
 	static size_t cap, last;
 	static long pid;
-	size_t len, k, need;
+	size_t len, k, need, nj;
 	int n;
 
 	/* Made at the first launch, and emptied of an older run's list;
@@ -750,8 +750,12 @@ write_lock(void)
 			return;
 		}
 	}
+	/* Under --engine parallel p.pid is parallel's job number, not a
+	 * process group of ours: no group is listed, and a --resume after
+	 * a kill -9 cannot wait for the engine's jobs. */
+	nj = opt.engine || jobs == NULL ? 0 : (size_t)opt.jobs;
 	need = 128 + sizeof(boot_id);
-	for (k = 0; k < (size_t)opt.jobs && jobs != NULL; k++)
+	for (k = 0; k < nj; k++)
 		if (jobs[k].t != -1 && jobs[k].p.pid > 0)
 			need += 32 + strlen(tasks[jobs[k].t].agent);
 	if (need < last)
@@ -766,7 +770,7 @@ write_lock(void)
 		pid = (long)getpid();
 	n = snprintf(buf, cap, "loom-spawn %ld %s\n", pid, boot_id);
 	len = n > 0 ? (size_t)n : 0;
-	for (k = 0; k < (size_t)opt.jobs && jobs != NULL; k++)
+	for (k = 0; k < nj; k++)
 		if (jobs[k].t != -1 && jobs[k].p.pid > 0) {
 			n = snprintf(buf + len, cap - len, "%ld %s\n",
 			    (long)jobs[k].p.pid, tasks[jobs[k].t].agent);

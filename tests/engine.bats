@@ -196,6 +196,26 @@ d skipped"
 	assert_success
 }
 
+@test "the lock lists no process group under the parallel engine (its numbers are parallel's jobs)" {
+	local pid
+	task a 0 '[]' 'until [ -f ../go ]; do sleep 0.05; done' >plan.ndjson
+	mkdir w
+	(cd w && exec loom-spawn --engine parallel --no-progress \
+	    ../plan.ndjson >out.ndjson 2>err.txt) &
+	pid=$!
+	wait_for test -s w/loom/logs/general_a.log -o -e w/out.ndjson
+	wait_for grep -q '"type":"start"' w/out.ndjson
+	# Only the first line: loom-spawn's own pid and the boot id.  A
+	# job number taken for a group made a --resume after kill -9 wait
+	# for whatever group had that number.
+	run grep -c . w/loom/lock
+	assert_output 1
+	touch go
+	wait "$pid"
+	run results w/out.ndjson
+	assert_output "a ok"
+}
+
 @test "--engine takes loom or parallel, and parallel must be found" {
 	run loom-spawn --engine make </dev/null
 	assert_failure 2
