@@ -75,36 +75,6 @@ grow(void *p, size_t *cap, size_t n, size_t size)
 	return p;
 }
 
-static char *
-xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (d == NULL)
-		err(2, NULL);
-	return d;
-}
-
-static char *
-xprintf(const char *fmt, ...) __attribute__((__format__(printf, 1, 2)));
-
-static char *
-xprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
-		err(2, NULL);
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return s;
-}
 
 /* The task with this id, adding an empty one when absent. */
 static struct task *
@@ -121,7 +91,7 @@ task_get(const char *id)
 	tasks = grow(tasks, &captasks, ntasks, sizeof(*tasks));
 	t = &tasks[ntasks++];
 	memset(t, 0, sizeof(*t));
-	t->id = xstrdup(id);
+	t->id = loom_xstrdup(id);
 	t->rec = jv_null();
 	t->result = jv_null();
 	t->out = jv_null();
@@ -256,7 +226,7 @@ read_outputs(void)
 		if (path == NULL && jv_get_kind(t->rec) == JV_KIND_OBJECT)
 			path = loom_get_str(t->rec, "outputs_to");
 		if (path == NULL) {
-			t->error = xstrdup("no output path");
+			t->error = loom_xstrdup("no output path");
 			warnx("task %s: no output path", loom_q(t->id));
 			continue;
 		}
@@ -266,7 +236,7 @@ read_outputs(void)
 		if (!jv_is_valid(t->out)) {
 			jv_free(t->out);
 			t->out = jv_null();
-			t->error = xstrdup(e);
+			t->error = loom_xstrdup(e);
 			c = loom_output_clean(jv_string(e));
 			warnx("%s (output of task %s)", jv_string_value(c),
 			    loom_q(t->id));
@@ -337,47 +307,48 @@ add_patch(const struct task *t, jv p)
 	q->value = jv_null();
 
 	if (jv_get_kind(p) != JV_KIND_OBJECT) {
-		reject(q, "rejected", xstrdup("patch is not an object"));
+		reject(q, "rejected", loom_xstrdup("patch is not an object"));
 		return;
 	}
 	if ((q->action = loom_get_str(p, "action")) == NULL) {
-		reject(q, "rejected", xstrdup("patch without an \"action\""));
+		reject(q, "rejected",
+		    loom_xstrdup("patch without an \"action\""));
 		return;
 	}
 
 	if (strcmp(q->action, "add_context") == 0) {
 		if ((s = loom_get_str(p, "key")) == NULL) {
-			reject(q, "rejected", xstrdup("no \"key\""));
+			reject(q, "rejected", loom_xstrdup("no \"key\""));
 			return;
 		}
 		if (!key_ok(s)) {
-			reject(q, "rejected", xprintf("bad context key %s",
+			reject(q, "rejected", loom_xprintf("bad context key %s",
 			    loom_q(s)));
 			free(s);
 			return;
 		}
 		q->value = value_of(p, "value", "new_value", NULL, &found);
 		if (!found) {
-			reject(q, "rejected", xstrdup("no \"value\""));
+			reject(q, "rejected", loom_xstrdup("no \"value\""));
 			free(s);
 			return;
 		}
-		q->target = xprintf("context key %s", loom_q(s));
+		q->target = loom_xprintf("context key %s", loom_q(s));
 		free(s);
 	} else if (strcmp(q->action, "update_intent") == 0) {
 		q->value = value_of(p, "value", "new_value", "intent", &found);
 		if (jv_get_kind(q->value) != JV_KIND_STRING) {
-			reject(q, "rejected", xstrdup(found ?
+			reject(q, "rejected", loom_xstrdup(found ?
 			    "the intent must be a string" : "no \"value\""));
 			return;
 		}
-		q->target = xstrdup("intent");
+		q->target = loom_xstrdup("intent");
 	} else if (strcmp(q->action, "update_task") == 0) {
 		char *tid = loom_get_str(p, "task_id");
 
 		s = loom_get_str(p, "field");
 		if (tid == NULL || s == NULL) {
-			reject(q, "rejected", xstrdup(tid == NULL ?
+			reject(q, "rejected", loom_xstrdup(tid == NULL ?
 			    "no \"task_id\"" : "no \"field\""));
 			free(tid);
 			free(s);
@@ -385,20 +356,20 @@ add_patch(const struct task *t, jv p)
 		}
 		q->value = value_of(p, "new_value", "value", NULL, &found);
 		if (!found)
-			reject(q, "rejected", xstrdup("no \"new_value\""));
+			reject(q, "rejected", loom_xstrdup("no \"new_value\""));
 		else if (strcmp(s, "description") != 0 &&
 		    strcmp(s, "requires") != 0 &&
 		    strcmp(s, "depends_on") != 0)
-			reject(q, "rejected", xprintf("field %s cannot be "
+			reject(q, "rejected", loom_xprintf("field %s cannot be "
 			    "updated", loom_q(s)));
 		else
-			q->target = xprintf("field %s of task %s",
+			q->target = loom_xprintf("field %s of task %s",
 			    loom_q(s), loom_q(tid));
 		free(tid);
 		free(s);
 	} else if (strcmp(q->action, "add_task") != 0 &&
 	    strcmp(q->action, "remove_task") != 0)
-		reject(q, "rejected", xprintf("unknown action %s",
+		reject(q, "rejected", loom_xprintf("unknown action %s",
 		    loom_q(q->action)));
 }
 
@@ -419,7 +390,7 @@ collect_patches(void)
 		} else if (jv_get_kind(pp) != JV_KIND_NULL) {
 			add_patch(&tasks[i], jv_null());
 			reject(&patches[npatches - 1], "rejected",
-			    xstrdup("prompt_patches is not a list"));
+			    loom_xstrdup("prompt_patches is not a list"));
 		}
 		jv_free(pp);
 	}
@@ -464,11 +435,11 @@ find_conflicts(void)
 			    jv_string(b->task)), jv_string("value"),
 			    jv_copy(b->value)));
 			if (b != a)
-				reject(b, "conflict", xprintf("conflicts "
+				reject(b, "conflict", loom_xprintf("conflicts "
 				    "with another value for %s", a->target));
 		}
-		reject(a, "conflict", xprintf("conflicts with another value "
-		    "for %s", a->target));
+		reject(a, "conflict", loom_xprintf("conflicts with another "
+		    "value for %s", a->target));
 		conflicts = jv_array_append(conflicts, jv_object_set(
 		    jv_object_set(jv_object(), jv_string("target"),
 		    jv_string(a->target)), jv_string("values"), vals));
@@ -510,7 +481,7 @@ graph_report(void *ctx, long task, const char *msg)
 
 	(void)task;
 	if (c->msg == NULL)
-		c->msg = xstrdup(msg);
+		c->msg = loom_xstrdup(msg);
 }
 
 /* Checks the graph of tasks; NULL when sound, else the first problem. */
@@ -553,13 +524,14 @@ static char *
 strings_problem(jv v, const char *what)
 {
 	if (jv_get_kind(v) != JV_KIND_ARRAY)
-		return xprintf("%s must be a list", what);
+		return loom_xprintf("%s must be a list", what);
 	jv_array_foreach(v, i, s) {
 		int isstr = jv_get_kind(s) == JV_KIND_STRING;
 
 		jv_free(s);
 		if (!isstr)
-			return xprintf("%s must be a list of strings", what);
+			return loom_xprintf("%s must be a list of strings",
+			    what);
 	}
 	return NULL;
 }
@@ -613,14 +585,14 @@ path_problem(const char *p)
 	size_t n;
 
 	if (loom_path_check(p, e) < 0)
-		return xprintf("outputs_to: %s", e);
+		return loom_xprintf("outputs_to: %s", e);
 	if (absolute(p, a, sizeof(a)) < 0 ||
 	    absolute(workdir, w, sizeof(w)) < 0)
-		return xprintf("outputs_to %s is too long", loom_q(p));
+		return loom_xprintf("outputs_to %s is too long", loom_q(p));
 	n = strlen(w);
 	if (strncmp(a, w, n) != 0 || a[n] != '/')
-		return xprintf("outputs_to %s leaves the work directory %s",
-		    loom_q(p), loom_q(workdir));
+		return loom_xprintf("outputs_to %s leaves the work "
+		    "directory %s", loom_q(p), loom_q(workdir));
 	return NULL;
 }
 
@@ -646,8 +618,8 @@ apply_context(struct patch *p)
 		ctx = jv_object();
 	}
 	if (jv_get_kind(ctx) != JV_KIND_OBJECT) {
-		reject(p, "rejected", xstrdup("the plan's context is not an "
-		    "object"));
+		reject(p, "rejected",
+		    loom_xstrdup("the plan's context is not an object"));
 		jv_free(ctx);
 		free(key);
 		return;
@@ -690,13 +662,13 @@ apply_update(struct patch *p)
 	int i;
 
 	if ((i = ntask_find(tid)) < 0) {
-		reject(p, "rejected", xprintf("no task %s", loom_q(tid)));
+		reject(p, "rejected", loom_xprintf("no task %s", loom_q(tid)));
 		goto out;
 	}
 
 	if (strcmp(field, "description") == 0) {
 		if (jv_get_kind(p->value) != JV_KIND_STRING)
-			msg = xstrdup("description must be a string");
+			msg = loom_xstrdup("description must be a string");
 	} else
 		msg = strings_problem(p->value, field);
 	if (msg != NULL) {
@@ -758,22 +730,23 @@ apply_add(struct patch *p)
 	size_t k;
 
 	if (jv_get_kind(t) != JV_KIND_OBJECT) {
-		reject(p, "rejected", xstrdup("no \"task\" object"));
+		reject(p, "rejected", loom_xstrdup("no \"task\" object"));
 		jv_free(t);
 		return;
 	}
 	id = loom_get_str(t, "id");
 	if (id == NULL || *id == '\0')
-		msg = xstrdup("the new task has no \"id\"");
+		msg = loom_xstrdup("the new task has no \"id\"");
 	else if (ntask_find(id) >= 0) {
 		if (same_task(t, ntask_find(id))) {
 			p->status = "unchanged";
 			goto out;
 		}
-		msg = xprintf("task %s exists", loom_q(id));
+		msg = loom_xprintf("task %s exists", loom_q(id));
 	}
 	else if (jv_object_has(jv_copy(t), jv_string("run")))
-		msg = xstrdup("a new task may not carry a \"run\" command");
+		msg = loom_xstrdup("a new task may not carry a "
+		    "\"run\" command");
 	if (msg != NULL)
 		goto out;
 
@@ -793,7 +766,7 @@ apply_add(struct patch *p)
 	}
 	if (jv_object_has(jv_copy(t), jv_string("outputs_to"))) {
 		if ((out = loom_get_str(t, "outputs_to")) == NULL)
-			msg = xstrdup("outputs_to must be a string");
+			msg = loom_xstrdup("outputs_to must be a string");
 		else
 			msg = path_problem(out);
 		free(out);
@@ -864,14 +837,14 @@ apply_remove(struct patch *p)
 	int i;
 
 	if (tid == NULL) {
-		reject(p, "rejected", xstrdup("no \"task_id\""));
+		reject(p, "rejected", loom_xstrdup("no \"task_id\""));
 		return;
 	}
 	if ((i = ntask_find(tid)) < 0) {
 		if (p->cached)
 			p->status = "unchanged";
 		else
-			reject(p, "rejected", xprintf("no task %s",
+			reject(p, "rejected", loom_xprintf("no task %s",
 			    loom_q(tid)));
 		free(tid);
 		return;
@@ -883,7 +856,7 @@ apply_remove(struct patch *p)
 
 		if (k != i && depends(t, tid) && !finished(id) &&
 		    p->status == NULL)
-			reject(p, "rejected", xprintf("unfinished task %s "
+			reject(p, "rejected", loom_xprintf("unfinished task %s "
 			    "depends on it", loom_q(id)));
 		free(id);
 		if (k == i)
@@ -944,54 +917,35 @@ plan_version(void)
 	return n;
 }
 
+/* Dumps the next plan, *(jv *)arg, indented. */
+static int
+dump_plan(FILE *fp, void *arg)
+{
+	jv s = jv_dump_string(jv_copy(*(jv *)arg), JV_PRINT_INDENT_FLAGS(2));
+
+	fputs(jv_string_value(s), fp);
+	putc('\n', fp);
+	jv_free(s);
+	return ferror(fp) ? -1 : 0;
+}
+
 /* Writes the next plan atomically; returns its path or exits. */
 static char *
 write_plan(long version)
 {
-	char *path, *tmp, *p;
-	jv doc, s;
-	FILE *fp;
-	int fd;
+	char *path, *dir;
+	jv doc;
 
-	for (p = (char *)workdir + 1; ; p++) {
-		char *dir;
-
-		if (*p != '/' && *p != '\0')
-			continue;
-		dir = xprintf("%.*s", (int)(p - workdir), workdir);
-		if (mkdir(dir, 0777) < 0 && errno != EEXIST)
-			err(2, "%s", dir);
-		free(dir);
-		if (*p == '\0')
-			break;
-	}
-
-	path = xprintf("%s/compiled_v%ld.json", workdir, version);
-	tmp = xprintf("%s/.compiled_v%ld.json.XXXXXX", workdir, version);
-	if ((fd = mkstemp(tmp)) < 0)
-		err(2, "%s", tmp);
-	if ((fp = fdopen(fd, "w")) == NULL)
-		err(2, "%s", tmp);
-
+	dir = loom_xprintf("%s/", workdir);
+	if (loom_mkdirs(dir) != 0)
+		err(2, "%s", workdir);
+	free(dir);
+	path = loom_xprintf("%s/compiled_v%ld.json", workdir, version);
 	doc = jv_object_set(jv_object_set(jv_copy(next), jv_string("version"),
 	    jv_number((double)version)), jv_string("tasks"), jv_copy(ntask));
-	s = jv_dump_string(doc, JV_PRINT_INDENT_FLAGS(2));
-	fputs(jv_string_value(s), fp);
-	putc('\n', fp);
-	jv_free(s);
-	if (fflush(fp) != 0 || fsync(fd) != 0 || ferror(fp)) {
-		unlink(tmp);
-		err(2, "%s", tmp);
-	}
-	if (fclose(fp) != 0) {
-		unlink(tmp);
-		err(2, "%s", tmp);
-	}
-	if (rename(tmp, path) < 0) {
-		unlink(tmp);
+	if (loom_replace(path, dump_plan, &doc) != 0)
 		err(2, "%s", path);
-	}
-	free(tmp);
+	jv_free(doc);
 	return path;
 }
 

@@ -724,56 +724,16 @@ check_graph(struct parse *p)
 
 /* Writes the records to fp; 0 or -1 with errno. */
 static int
-write_all(struct parse *p, FILE *fp)
+write_all(FILE *fp, void *arg)
 {
+	struct parse *p = arg;
+
 	if (jv_is_valid(p->plan) && loom_emit(fp, jv_copy(p->plan)) != 0)
 		return -1;
 	jv_array_foreach(p->recs, i, r)
 		if (loom_emit(fp, r) != 0)
 			return -1;
 	return fflush(fp) == 0 && !ferror(fp) ? 0 : -1;
-}
-
-/* Writes to path through a temporary file renamed over it. */
-static int
-write_file(struct parse *p, const char *path)
-{
-	char *tmp;
-	const char *slash = strrchr(path, '/');
-	size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
-	mode_t mask;
-	FILE *fp;
-	int fd, e;
-
-	if ((tmp = malloc(dlen + sizeof(".loom-parse.XXXXXX"))) == NULL)
-		err(2, NULL);
-	memcpy(tmp, path, dlen);
-	strcpy(tmp + dlen, ".loom-parse.XXXXXX");
-	if ((fd = mkstemp(tmp)) == -1) {
-		warn("%s", path);
-		free(tmp);
-		return 2;
-	}
-	mask = umask(0);
-	umask(mask);
-	if (fchmod(fd, 0666 & ~mask) == -1 || (fp = fdopen(fd, "w")) == NULL)
-		goto fail;
-	if (write_all(p, fp) != 0 || fsync(fd) == -1) {
-		e = errno;
-		fclose(fp);
-		errno = e;
-		goto fail;
-	}
-	if (fclose(fp) != 0 || rename(tmp, path) == -1)
-		goto fail;
-	free(tmp);
-	return 0;
-
-fail:
-	warn("%s", path);
-	unlink(tmp);
-	free(tmp);
-	return 2;
 }
 
 int
@@ -840,9 +800,12 @@ main(int argc, char *argv[])
 	if (rc == 0 && check)
 		rc = check_graph(&p);
 	if (rc == 0) {
-		if (out != NULL)
-			rc = write_file(&p, out);
-		else if (write_all(&p, stdout) != 0) {
+		if (out != NULL) {
+			if (loom_replace(out, write_all, &p) != 0) {
+				warn("%s", out);
+				rc = 2;
+			}
+		} else if (write_all(stdout, &p) != 0) {
 			warn("stdout");
 			rc = 2;
 		}

@@ -44,36 +44,6 @@ static struct loom_map	*taskmap;
 static jv		 plan, merge;
 static int		 bad, colour;
 
-static char *
-xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (d == NULL)
-		err(2, NULL);
-	return d;
-}
-
-static char *
-xprintf(const char *fmt, ...) __attribute__((__format__(printf, 1, 2)));
-
-static char *
-xprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
-		err(2, NULL);
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return s;
-}
 
 static struct rtask *
 task_get(const char *id)
@@ -94,7 +64,7 @@ task_get(const char *id)
 	}
 	t = &tasks[ntasks++];
 	memset(t, 0, sizeof(*t));
-	t->id = xstrdup(id);
+	t->id = loom_xstrdup(id);
 	t->rec = jv_null();
 	t->res = jv_null();
 	return t;
@@ -189,7 +159,7 @@ str(jv o, const char *key, const char *dflt)
 
 	if (jv_get_kind(o) == JV_KIND_OBJECT)
 		s = loom_get_str(o, key);
-	return s != NULL ? s : xstrdup(dflt);
+	return s != NULL ? s : loom_xstrdup(dflt);
 }
 
 /* Fills the derived fields of every task; returns the first start. */
@@ -1646,54 +1616,36 @@ html(FILE *fp, jv fig, int width)
 /* ---- main ----------------------------------------------------------- */
 
 /* Makes dir and its parents. */
-static void
-mkdirs(const char *dir)
-{
-	char *d = xstrdup(dir), *p;
+struct save {
+	jv	 fig;
+	int	 width;
+};
 
-	for (p = d + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		if (*p == '\0') {
-			if (mkdir(d, 0777) < 0 && errno != EEXIST)
-				err(2, "%s", d);
-			break;
-		}
-		*p = '\0';
-		if (mkdir(d, 0777) < 0 && errno != EEXIST)
-			err(2, "%s", d);
-		*p = '/';
-	}
-	free(d);
+static int
+save_fill(FILE *fp, void *arg)
+{
+	struct save *sv = arg;
+
+	markdown(fp, sv->fig, sv->width);
+	return ferror(fp) ? -1 : 0;
 }
 
 /* Writes the Markdown report to WORKDIR/logs/iteration_N.md, atomically. */
 static void
 save(const char *workdir, jv fig, int width)
 {
-	char *dir, *path, *tmp;
-	FILE *fp;
-	int fd;
+	struct save sv = { fig, width };
+	char *dir, *path;
 
-	dir = xprintf("%s/logs", workdir);
-	path = xprintf("%s/iteration_%.0f.md", dir, num(fig, "iteration", 1));
-	tmp = xprintf("%s/.iteration.md.XXXXXX", dir);
-	mkdirs(dir);
-	if ((fd = mkstemp(tmp)) < 0 || (fp = fdopen(fd, "w")) == NULL)
-		err(2, "%s", tmp);
-	markdown(fp, fig, width);
-	if (fflush(fp) != 0 || ferror(fp) || fsync(fd) != 0 ||
-	    fclose(fp) != 0) {
-		unlink(tmp);
-		err(2, "%s", tmp);
-	}
-	if (rename(tmp, path) < 0) {
-		unlink(tmp);
+	dir = loom_xprintf("%s/logs/", workdir);
+	path = loom_xprintf("%siteration_%.0f.md", dir,
+	    num(fig, "iteration", 1));
+	if (loom_mkdirs(dir) != 0)
+		err(2, "%s", dir);
+	if (loom_replace(path, save_fill, &sv) != 0)
 		err(2, "%s", path);
-	}
 	free(dir);
 	free(path);
-	free(tmp);
 }
 
 static long

@@ -71,6 +71,23 @@ double	 loom_mono(void);
  * doubling; 0 on success, -1 when out of memory (then *p is unchanged). */
 int	 loom_grow(void **p, size_t *cap, size_t need, size_t size);
 
+/* strdup and a printf into a new string that exit 2 when out of memory. */
+char	*loom_xstrdup(const char *s);
+char	*loom_xprintf(const char *fmt, ...)
+	    __attribute__((__format__(printf, 1, 2)));
+
+/* Makes every directory of path up to its last '/' ("a/b/" makes a and
+ * a/b; "a/b/c.json" the same).  0, or -1 with errno. */
+int	 loom_mkdirs(const char *path);
+
+/* Replaces the file path whole or not at all: fill(fp, arg) writes a
+ * temporary file beside it (made with the mode a new file would get),
+ * which is synced and renamed over path.  A symbolic link at path is
+ * replaced, never written through.  0, or -1 with errno and the
+ * temporary removed; fill returns 0 or -1. */
+int	 loom_replace(const char *path, int (*fill)(FILE *fp, void *arg),
+	    void *arg);
+
 /* ---- reader.c: JSON values from a file, line by line -------------- */
 
 /*

@@ -1,13 +1,18 @@
 /*
  * util.c: the small helpers every loom program uses: usage and version
  * output, reading a whole file, writing a record, kind checks that never
- * abort, quoting values for messages, and clocks.
+ * abort, quoting values for messages, clocks, and replacing a file
+ * whole.
  */
+#include <sys/stat.h>
+
+#include <err.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "loom.h"
 
@@ -189,4 +194,98 @@ loom_grow(void **p, size_t *cap, size_t need, size_t size)
 	*p = np;
 	*cap = ncap;
 	return 0;
+}
+
+char *
+loom_xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (d == NULL)
+		err(2, NULL);
+	return d;
+}
+
+char *
+loom_xprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
+		err(2, NULL);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+int
+loom_mkdirs(const char *path)
+{
+	char *d = loom_xstrdup(path), *p;
+	int rc = 0;
+
+	for (p = d + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(d, 0777) == -1 && errno != EEXIST) {
+			rc = -1;
+			break;
+		}
+		*p = '/';
+	}
+	free(d);
+	return rc;
+}
+
+int
+loom_replace(const char *path, int (*fill)(FILE *, void *), void *arg)
+{
+	const char *slash = strrchr(path, '/');
+	char *tmp;
+	mode_t mask;
+	FILE *fp = NULL;
+	int fd, e;
+
+	tmp = loom_xprintf("%.*s.%s.XXXXXX", slash ? (int)(slash - path) + 1 :
+	    0, path, slash ? slash + 1 : path);
+	if ((fd = mkstemp(tmp)) == -1) {
+		e = errno;
+		free(tmp);
+		errno = e;
+		return -1;
+	}
+	/* mkstemp makes it 0600; the file it replaces would have been
+	 * made 0666 less the umask. */
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) == -1 || (fp = fdopen(fd, "w")) == NULL)
+		goto fail;
+	if (fill(fp, arg) != 0 || fflush(fp) != 0 || ferror(fp) ||
+	    fsync(fd) == -1)
+		goto fail;
+	fd = -1;		/* fclose closes it, even when it fails */
+	e = fclose(fp);
+	fp = NULL;
+	if (e != 0 || rename(tmp, path) == -1)
+		goto fail;
+	free(tmp);
+	return 0;
+
+fail:
+	e = errno;
+	if (fp != NULL)
+		fclose(fp);
+	else if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	free(tmp);
+	errno = e;
+	return -1;
 }

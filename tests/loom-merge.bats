@@ -81,6 +81,14 @@ seed() {
 	assert_output $'compiled_v2.json\noutputs'
 }
 
+@test "the next plan is made with the mode a new file gets (umask), not 0600" {
+	seed
+	umask 022
+	loom-merge "$OUTS/audit_run.ndjson" > /dev/null
+	run stat -c %a loom/compiled_v2.json
+	assert_output 644
+}
+
 @test "the second round of the audit converges: the patch changes nothing" {
 	seed
 	loom-merge "$OUTS/audit_run.ndjson" > /dev/null

@@ -95,6 +95,17 @@ png_size() {
 	[ ! -e loom ]
 }
 
+@test "--save makes the report with the mode a new file gets (umask), not 0600" {
+	{ echo '{"type":"plan","version":1}'; task a '[]' 0
+	  result a ok 0 1; } > in
+	umask 022
+	loom-report -s in > /dev/null
+	run stat -c %a loom/logs/iteration_1.md
+	assert_output 644
+	run ls -A loom/logs
+	assert_output iteration_1.md
+}
+
 @test "the SVG timeline renders to an 800x244 PNG" {
 	audit
 	loom-report -f svg stream > t.svg
