@@ -241,6 +241,8 @@ start_sshd() {
 	    ssh-keygen -q -t ed25519 -N '' -f "$d/id" ||
 	    skip "ssh-keygen failed"
 	cp "$d/id.pub" "$d/authorized_keys"
+	# The remote jobs' directories go under $d/tmp (SetEnv, AcceptEnv).
+	mkdir -p "$d/tmp"
 	port=$(python3 -c 'import socket; s = socket.socket();
 s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
 	    echo $((20000 + RANDOM % 20000)))
@@ -255,6 +257,7 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
 PermitRootLogin prohibit-password
+AcceptEnv TMPDIR
 EOF
 	cat >"$d/ssh_config" <<EOF
 Host *
@@ -266,6 +269,7 @@ Host *
   UserKnownHostsFile /dev/null
   LogLevel ERROR
   BatchMode yes
+  SetEnv TMPDIR=$d/tmp
 EOF
 	printf '#!/bin/sh\nexec %s -F %s "$@"\n' "$(command -v ssh)" \
 	    "$d/ssh_config" >"$d/bin/ssh"
@@ -299,7 +303,7 @@ EOF
 	# that is gone now.
 	run grep -c "Accepted publickey" "$BATS_TEST_TMPDIR/sshd/log"
 	[ "$output" -ge 7 ]
-	run bash -c 'ls -d /tmp/loom-job-* 2>/dev/null'
+	run ls -A "$BATS_TEST_TMPDIR/sshd/tmp"
 	assert_output ""
 }
 
@@ -323,4 +327,52 @@ jq -r ".tasks | length" "$LOOM_PLAN"; pwd >&2' \
 	# It ran elsewhere: not in loom-spawn's own directory.
 	run cat w/abs/logs/general_down.log
 	refute_output "$PWD/w"
+}
+
+# empty_dir DIR: succeeds when DIR holds nothing.
+empty_dir() {
+	[ -z "$(ls -A "$1")" ]
+}
+
+# gone PIDFILE...: succeeds when no process of the groups the files name
+# lives (the task and what it left in the background).
+gone() {
+	local f
+	for f in "$@"; do
+		[ -s "$f" ] || return 1
+		! kill -0 -- "-$(cat "$f")" 2>/dev/null || return 1
+	done
+}
+
+@test "--sshlogin: a stop ends the remote tasks at once and removes their directories" {
+	start_sshd
+	local pid st
+	{
+		task s1 0 '[]' "echo \$\$ >$PWD/s1.pid; sleep 30 & sleep 31"
+		task s2 0 '[]' "trap '' TERM; echo \$\$ >$PWD/s2.pid
+while :; do sleep 0.1; done"
+	} >plan.ndjson
+	mkdir w
+	(cd w && exec loom-spawn --no-progress --grace 0.5 -j 2 \
+	    --sshlogin 127.0.0.1 ../plan.ndjson >out.ndjson 2>err.txt) &
+	pid=$!
+	wait_for test -s s1.pid
+	wait_for test -s s2.pid
+	# The jobs' directories are there (TMPDIR reached them).
+	run empty_dir "$BATS_TEST_TMPDIR/sshd/tmp"
+	assert_failure
+	kill -TERM "$pid"
+	st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 143
+	# GNU parallel's own watch of its ssh takes seconds and leaves the
+	# job's directory; the job's watch of its connection does not.
+	SECONDS=0
+	wait_for gone s1.pid s2.pid
+	[ "$SECONDS" -lt 5 ]
+	wait_for empty_dir "$BATS_TEST_TMPDIR/sshd/tmp" ||
+	    fail "left: $(find "$BATS_TEST_TMPDIR/sshd/tmp")"
+	run results w/out.ndjson
+	assert_line "s1 cancelled"
+	assert_line "s2 cancelled"
 }

@@ -103,6 +103,11 @@ my @renv = splice(@f, 0, shift @f);
 my @files = splice(@f, 0, 2 * shift @f);
 
 if (!$local) {
+	# Out of the group GNU parallel's remote wrapper signals when its
+	# sshd goes: it sends KILL a third of a second after TERM, which
+	# would leave the task (a group of its own) and this directory
+	# behind.  The end of stdin (below) is our stop instead.
+	setpgrp(0, 0);
 	# A directory of our own; the task's tree is under w/, its output
 	# and log beside.
 	my $base = $ENV{TMPDIR} || '/tmp';
@@ -189,6 +194,10 @@ if (length($rec) <= 65536) {
 }
 close $in_w;
 
+# Over ssh, stdin stays open while loom-spawn's side of the connection
+# lives (ssh.pl holds it): its end is a stop, and GNU parallel's own
+# watch of its ssh would take seconds and leave the directory behind.
+my $conn = !$local;
 my ($ws, $timedout, $sent) = (undef, 0, 0);
 hires() if $timeout > 0;
 my $deadline = $timeout > 0 ? now() + $timeout : 0;
@@ -227,8 +236,14 @@ for (;;) {
 	$wait = 0.05 if !defined $wait || $wait > 0.05;
 	my $rin = '';
 	vec($rin, fileno($wake_r), 1) = 1;
-	sysread($wake_r, my $buf, 256)
-	    if select($rin, undef, undef, $wait) > 0;
+	vec($rin, fileno(STDIN), 1) = 1 if $conn;
+	next unless select(my $rout = $rin, undef, undef, $wait) > 0;
+	sysread($wake_r, my $buf, 256) if vec($rout, fileno($wake_r), 1);
+	if ($conn && vec($rout, fileno(STDIN), 1) &&
+	    !sysread(STDIN, my $more, 4096)) {
+		$conn = 0;
+		$stop ||= 'TERM';
+	}
 }
 # Whatever the task left in its group goes with it when it was ended.
 kill 'KILL', -$pid if $timedout || $stop;

@@ -67,7 +67,9 @@ if (defined $feeder && $feeder == 0) {
 	close $to_w;
 	exit 0;
 }
-close $to_w;
+# Our end of the job's stdin stays open until the job has answered: the
+# job takes its end (this process killed by a stop, or ssh gone) for a
+# stop of its task.
 
 binmode $from_r;
 my ($ws, $timedout);
@@ -89,6 +91,7 @@ while (my $line = <$from_r>) {
 	}
 }
 close $from_r;
+close $to_w;
 waitpid($pid, 0);
 my $sshws = $?;
 waitpid($feeder, 0) if $feeder;
