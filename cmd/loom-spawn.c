@@ -134,6 +134,7 @@ static int		 stop, stopsig, bad;
 static char		 plan_path[PATH_MAX], log_dir[PATH_MAX];
 static char		 lock_path[PATH_MAX], empty_path[PATH_MAX + 8];
 static int		 lockfd = -1, dirfd = -1;
+static int		 lock_stale;	/* a task has ended since write_lock */
 static char		 iteration[32];
 static char		**baseenv;
 static size_t		 nbaseenv;
@@ -406,9 +407,9 @@ graph_problem(void *ctx, long t, const char *msg)
 static char *
 canon(const char *path, char *e)
 {
-	char *copy, *base, *rest, *slash, *out;
+	char *copy, *base, *rest, *slash, *out, *rd, *wr;
 	struct stat st;
-	size_t restlen = 0;
+	size_t restlen = 0, clen;
 
 	if ((copy = strdup(path)) == NULL || (rest = strdup("")) == NULL)
 		err(2, NULL);
@@ -435,6 +436,16 @@ canon(const char *path, char *e)
 		else
 			*slash = '\0';
 	}
+	/* The part that does not exist yet without its empty and "."
+	 * components, so that one file has one form ("a//b", "a/./b"). */
+	for (rd = wr = rest; *rd != '\0'; rd += 1 + clen) {
+		clen = strcspn(rd + 1, "/");
+		if (clen == 0 || (clen == 1 && rd[1] == '.'))
+			continue;
+		memmove(wr, rd, clen + 1);
+		wr += clen + 1;
+	}
+	*wr = '\0';
 	if ((out = malloc(strlen(base) + restlen + 1)) == NULL)
 		err(2, NULL);
 	snprintf(out, strlen(base) + restlen + 1, "%s%s", base, rest);
@@ -484,22 +495,32 @@ canon_cached(const char *path, char *e)
 	return path_plus(cdir[i], slash, "", "");
 }
 
-/* 1 when path lies strictly inside the directory whose canonical form is
- * wd, following every symbolic link; else 0 with the reason in e. */
+/* 1 when path, whose canonical form is c, lies strictly inside the
+ * directory whose canonical form is wd; else 0 with the reason in e. */
 static int
-inside(const char *wd, const char *path, char *e)
+inside_canon(const char *wd, const char *path, const char *c, char *e)
 {
 	size_t len = strlen(wd);
-	char *c;
 	int in;
 
-	if ((c = canon_cached(path, e)) == NULL)
-		return 0;
 	in = strncmp(c, wd, len) == 0 && c[len] == '/' && c[len + 1] != '\0';
 	if (!in)
 		snprintf(e, LOOM_ERRLEN, "%s leads outside the work directory "
 		    "%s (to %s)", loom_q(path), loom_q(opt.workdir),
 		    loom_q(c));
+	return in;
+}
+
+/* inside_canon(), every symbolic link in path followed. */
+static int
+inside(const char *wd, const char *path, char *e)
+{
+	char *c;
+	int in;
+
+	if ((c = canon_cached(path, e)) == NULL)
+		return 0;
+	in = inside_canon(wd, path, c, e);
 	free(c);
 	return in;
 }
@@ -508,24 +529,17 @@ inside(const char *wd, const char *path, char *e)
  * directory. */
 static char	*ours_c[4];
 
-/* 1 when path, inside the work directory, is one of loom's own files
- * (or their temporaries) or lies under logs/. */
+/* 1 when the canonical path c, inside the work directory, is one of
+ * loom's own files (or their temporaries) or lies under logs/. */
 static int
-own_file(const char *path)
+own_file(const char *c)
 {
-	char e[LOOM_ERRLEN], *c;
-	size_t len;
-	int own;
+	size_t len = strlen(ours_c[2]);
 
-	if ((c = canon_cached(path, e)) == NULL)
-		return 0;
-	len = strlen(ours_c[2]);
-	own = strncmp(c, ours_c[0], strlen(ours_c[0])) == 0 ||
+	return strncmp(c, ours_c[0], strlen(ours_c[0])) == 0 ||
 	    strncmp(c, ours_c[1], strlen(ours_c[1])) == 0 ||
 	    (strncmp(c, ours_c[2], len) == 0 && c[len] == '/') ||
 	    strcmp(c, ours_c[3]) == 0;
-	free(c);
-	return own;
 }
 
 static void
@@ -533,7 +547,7 @@ check_paths(void)
 {
 	char e[LOOM_ERRLEN], p[PATH_MAX + 16];
 	struct loom_map *outs, *agents;
-	char *wd;
+	char *wd, *c, **couts;
 	size_t i;
 	long k;
 	int isnew;
@@ -556,22 +570,28 @@ check_paths(void)
 		errx(1, "%s", e);
 
 	if ((outs = loom_map_new()) == NULL ||
-	    (agents = loom_map_new()) == NULL)
+	    (agents = loom_map_new()) == NULL ||
+	    (couts = calloc(graph->n + 1, sizeof(*couts))) == NULL)
 		err(2, NULL);
 	for (i = 0; i < graph->n; i++) {
 		struct task *tk = &tasks[i];
 
 		if (tk->out == NULL || tk->agent == NULL)
 			continue;
-		if (!inside(wd, tk->out, e))
+		/* Outputs are compared in their canonical form: a link,
+		 * a "//" or a "./" is no other file. */
+		if ((c = canon_cached(tk->out, e)) == NULL ||
+		    !inside_canon(wd, tk->out, c, e)) {
 			badrec(tk, "outputs_to: %s", e);
-		else if (own_file(tk->out))
+			free(c);
+			c = NULL;
+		} else if (own_file(c))
 			badrec(tk, "outputs_to %s names one of loom's own "
 			    "files", loom_q(tk->out));
-		if ((k = loom_map_intern(outs, tk->out, strlen(tk->out),
-		    &isnew)) < 0)
+		if ((couts[i] = c) != NULL &&
+		    (k = loom_map_intern(outs, c, strlen(c), &isnew)) < 0)
 			err(2, NULL);
-		if (!isnew)
+		if (c != NULL && !isnew)
 			badrec(tk, "outputs_to %s is another task's too",
 			    loom_q(tk->out));
 		if ((k = loom_map_intern(agents, tk->agent,
@@ -586,7 +606,7 @@ check_paths(void)
 	}
 	/* Nor may one task's output be another's temporary or failure. */
 	for (i = 0; i < graph->n; i++) {
-		const char *o = tasks[i].out;
+		const char *o = couts[i];
 		size_t len = o != NULL ? strlen(o) : 0;
 
 		if ((len > 4 && strcmp(o + len - 4, ".tmp") == 0 &&
@@ -594,8 +614,11 @@ check_paths(void)
 		    (len > 7 && strcmp(o + len - 7, ".failed") == 0 &&
 		    loom_map_get(outs, o, len - 7) >= 0))
 			badrec(&tasks[i], "outputs_to %s is where another "
-			    "task's output is written first", loom_q(o));
+			    "task's output is written first",
+			    loom_q(tasks[i].out));
+		free(couts[i]);
 	}
+	free(couts);
 	loom_map_free(outs);
 	loom_map_free(agents);
 	free(wd);
@@ -739,6 +762,7 @@ write_lock(void)
 
 	/* Made at the first launch, and emptied of an older run's list;
 	 * -2 once that failed. */
+	lock_stale = 0;
 	if (lockfd == -2)
 		return;
 	if (lockfd == -1) {
@@ -1439,7 +1463,7 @@ attempt_ended(struct job *jb, int ws)
 	if (jb->timedout || jb->cancelled)
 		kill_job(jb, SIGKILL);
 	loom_proc_close(&jb->p);
-	write_lock();
+	lock_stale = 1;		/* rewritten at the next start, or in run() */
 	end_stderr(jb);
 	jb->deadline = jb->killat = 0;
 	if ((jb->timedout || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) &&
@@ -1465,15 +1489,19 @@ start_attempt(struct job *jb)
 	jb->attempt++;
 	jb->wakeat = 0;
 	jb->timedout = 0;
+	/* O_EXCL: never written through a file or link left in its
+	 * place, which is removed first (one call in the common case). */
 	tmp = path_plus(tk->out, ".tmp", "", "");
-	unlink(tmp);
-	jb->outfd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0666);
+	jb->outfd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	if (jb->outfd == -1 && errno == EEXIST && unlink(tmp) == 0)
+		jb->outfd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0666);
 	free(tmp);
 	/* The log holds this run's stderr only.  Until the first byte
 	 * comes (read_stderr) it is a link to the run's empty file, which
 	 * costs no new file: it says the task started (loom status). */
-	if (jb->attempt == 1) {
+	if (jb->attempt == 1 &&
+	    (eng != NULL || link(empty_path, tk->log) == -1)) {
 		unlink(tk->log);
 		if (eng != NULL || link(empty_path, tk->log) == -1)
 			close(open(tk->log, O_WRONLY | O_CREAT | O_CLOEXEC |
@@ -1734,7 +1762,7 @@ run(int wakefd)
 	double wait;
 	unsigned ev;
 	size_t k, n, i, hbase, nerr, caplfd = 0;
-	int ws, outpipe, ms_;
+	int ws, outpipe, ms_, pr;
 	pid_t pid;
 
 	if ((fed = calloc((size_t)opt.jobs + 1, sizeof(*fed))) == NULL ||
@@ -1744,6 +1772,8 @@ run(int wakefd)
 	    S_ISSOCK(sb.st_mode));
 	for (;;) {
 		dispatch();
+		if (lock_stale)
+			write_lock();
 		drain_skipped();
 		/* A closed stdout ends the tasks with TERM: SIGPIPE is
 		 * ignored or handled by many programs. */
@@ -1795,10 +1825,13 @@ run(int wakefd)
 			pfd[n].fd = lingers[k].fd;
 			pfd[n++].events = POLLIN;
 		}
-		if (poll(pfd, n, ms_) == -1 && errno != EINTR)
+		if ((pr = poll(pfd, n, ms_)) == -1 && errno != EINTR)
 			err(2, "poll");
 
-		ev = loom_proc_events();
+		/* Every signal caught writes a byte to the wake pipe; the
+		 * pipe, and the children, are looked at only then. */
+		ev = pr == -1 || pfd[0].revents & POLLIN ?
+		    loom_proc_events() : 0;
 		if (stop != STOP_KILL || stopsig == 0) {
 			int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 
@@ -1826,7 +1859,7 @@ run(int wakefd)
 		if (eng != NULL && !engine_eof &&
 		    loom_engine_read(eng, engine_done, NULL) == 1)
 			engine_lost();
-		while ((pid = loom_proc_reap(&ws)) > 0)
+		while ((ev & 1u << SIGCHLD) && (pid = loom_proc_reap(&ws)) > 0)
 			if (eng != NULL && pid == loom_engine_pid(eng))
 				loom_engine_reaped(eng, ws);
 			else if (eng == NULL && (jb = job_of(pid)) != NULL)

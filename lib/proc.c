@@ -74,10 +74,16 @@ loom_proc_events(void)
 	unsigned mask = 0;
 	ssize_t n, i;
 
-	while ((n = read(selfpipe[0], buf, sizeof(buf))) > 0)
+	/* A short read has emptied the pipe: no second read to learn so. */
+	while ((n = read(selfpipe[0], buf, sizeof(buf))) > 0) {
 		for (i = 0; i < n; i++)
 			if (buf[i] < 32)
 				mask |= 1u << buf[i];
+		if ((size_t)n < sizeof(buf))
+			break;
+		/* A pipe this full may have lost a byte (onsignal). */
+		mask |= 1u << SIGCHLD;
+	}
 	return mask;
 }
 

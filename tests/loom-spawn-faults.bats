@@ -426,6 +426,40 @@ d"
 	done
 }
 
+@test "two outputs_to that are one file by another spelling are refused" {
+	mkdir -p loom/outputs
+	ln -s . loom/outputs/self
+	for out in loom/outputs/self/a.json loom//outputs/a.json \
+	    loom/./outputs/a.json "$PWD/loom/outputs/a.json" \
+	    loom/outputs/self/a.json.tmp; do
+		{
+			task a 0 '[]' 'echo a >>ran; echo a'
+			task b 0 '[]' 'echo b >>ran; echo b' \
+			    "{\"outputs_to\":\"$out\"}"
+		} >plan
+		run loom-spawn plan
+		[ "$status" -eq 1 ] || fail "$out: exit $status"
+		[[ "$output" == *"outputs_to \"$out\""* ]] || fail "$out: $output"
+		[ ! -e ran ] && [ ! -e loom/plan.json ] || fail "$out: ran"
+	done
+}
+
+@test "one file by another spelling is refused before its directory exists" {
+	for out in loom//outputs/a.json loom/./outputs/a.json \
+	    "$PWD/loom/outputs/a.json" loom/outputs/./a.json.failed; do
+		rm -rf loom
+		{
+			task a 0 '[]' 'echo a >>ran; echo a'
+			task b 0 '[]' 'echo b >>ran; echo b' \
+			    "{\"outputs_to\":\"$out\"}"
+		} >plan
+		run loom-spawn plan
+		[ "$status" -eq 1 ] || fail "$out: exit $status"
+		[[ "$output" == *"outputs_to \"$out\""* ]] || fail "$out: $output"
+		[ ! -e ran ] && [ ! -e loom ] || fail "$out: ran"
+	done
+}
+
 @test "huge numbers are clamped, not undefined" {
 	task b 0 '[]' 'true' \
 	    '{"timeout":1e300,"estimate":1e300,"retries":1e300}' >plan2
