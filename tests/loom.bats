@@ -106,6 +106,36 @@ DONE"
 | $TOP/bin/loom-spawn --dry-run"
 }
 
+@test "loom run passes every loom-spawn option that takes a value with its value" {
+	local opt val want
+	printf 'a: | true\n' >p.loom
+	# Each option of loom-spawn's usage written "[--name VALUE]".
+	loom-spawn --help | grep -oE -- '\[--[a-z-]+ [^]]+\]' |
+	    sed 's/^\[//' | cut -d' ' -f1 | sort -u >opts
+	[ "$(wc -l <opts)" -ge 10 ]
+	while read -r opt; do
+		case $opt in
+		--agent) val=true ;;
+		--engine) val=parallel ;;
+		--grace | --retry-delay | --timeout) val=2 ;;
+		--halt) val=soon ;;
+		--joblog | --sshloginfile) val=file ;;
+		--limit) val=general=1 ;;
+		--retries) val=1 ;;
+		--sshlogin) val=host1 ;;
+		--workdir) val=w ;;
+		*) fail "no value known for $opt" ;;
+		esac
+		want="loom-spawn*$opt $val"
+		# loom keeps the work directory for every filter.
+		[ "$opt" != --workdir ] || want="LOOM_WORKDIR=w"
+		run loom run --print "$opt" "$val" p.loom
+		[ "$status" -eq 0 ] || fail "$opt $val: exit $status: $output"
+		# shellcheck disable=SC2053
+		[[ "$output" == *$want* ]] || fail "$opt $val: $output"
+	done <opts
+}
+
 @test "loom run: a cycle exits 2, named by loom-parse --check" {
 	printf 'a: b | x\nb: a | y\n' >c.loom
 	run loom run --no-progress --agent true c.loom
