@@ -1992,6 +1992,46 @@ add_limit(const char *arg)
 	l->cap = (uint32_t)count(eq + 1, "--limit", 1);
 }
 
+/*
+ * --sshlogin and --sshloginfile are checked before anything is written:
+ * GNU parallel, told of a login file it cannot read or one without a
+ * login, would fail every task, or run them all here.
+ */
+static void
+check_logins(void)
+{
+	char *line = NULL, *p, *home;
+	const char *path = opt.sshloginfile;
+	size_t cap = 0, i, n = 0;
+	FILE *fp;
+
+	for (i = 0; i < opt.nsshlogins; i++)
+		if (opt.sshlogins[i][strspn(opt.sshlogins[i], " \t,")] ==
+		    '\0') {
+			warnx("--sshlogin: no login in %s",
+			    loom_q(opt.sshlogins[i]));
+			loom_usage(usage_text, 2);
+		}
+	if (path == NULL)
+		return;
+	/* GNU parallel's name for its own file. */
+	if (strcmp(path, "..") == 0)
+		path = loom_xprintf("%s/.parallel/sshloginfile",
+		    (home = getenv("HOME")) != NULL ? home : "");
+	if ((fp = fopen(path, "r")) == NULL)
+		err(2, "--sshloginfile %s", path);
+	while (n == 0 && getline(&line, &cap, fp) != -1) {
+		p = line + strspn(line, " \t\r\n");
+		n += *p != '\0' && *p != '#';
+	}
+	free(line);
+	fclose(fp);
+	if (n == 0)
+		errx(2, "--sshloginfile %s: no login in it", path);
+	if (path != opt.sshloginfile)
+		free((char *)path);
+}
+
 static void
 options(int argc, char **argv)
 {
@@ -2114,6 +2154,7 @@ options(int argc, char **argv)
 			loom_usage(usage_text, 2);
 		}
 	}
+	check_logins();
 	opt.workdir = loom_workdir(opt.workdir);
 	opt.progress = !noprog && !opt.dryrun && isatty(2);
 	color = (nc = getenv("NO_COLOR")) == NULL || *nc == '\0';

@@ -216,6 +216,22 @@ d skipped"
 	assert_output "a ok"
 }
 
+@test "a login file that cannot be read or holds no login, or an empty --sshlogin, is a usage error before anything is written" {
+	task a 0 '[]' 'echo ran >>ran' >plan.ndjson
+	printf '# nothing here\n\n   \n' >empty
+	run loom-spawn --no-progress --sshloginfile nonexistent plan.ndjson
+	assert_failure 2
+	assert_output "loom-spawn: --sshloginfile nonexistent: No such file or directory"
+	run loom-spawn --no-progress --sshloginfile empty plan.ndjson
+	assert_failure 2
+	assert_output "loom-spawn: --sshloginfile empty: no login in it"
+	run loom-spawn --no-progress --sshlogin '' plan.ndjson
+	assert_failure 2
+	assert_line --index 0 'loom-spawn: --sshlogin: no login in ""'
+	[ ! -e ran ]
+	[ ! -e loom ]
+}
+
 @test "--engine takes loom or parallel, and parallel must be found" {
 	run loom-spawn --engine make </dev/null
 	assert_failure 2
