@@ -1827,6 +1827,9 @@ run(int wakefd)
 		}
 		if ((pr = poll(pfd, n, ms_)) == -1 && errno != EINTR)
 			err(2, "poll");
+		/* Interrupted, poll has said nothing of any descriptor. */
+		for (k = 0; pr == -1 && k < n; k++)
+			pfd[k].revents = 0;
 
 		/* Every signal caught writes a byte to the wake pipe; the
 		 * pipe, and the children, are looked at only then. */

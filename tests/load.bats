@@ -27,7 +27,9 @@ spawn_sampled() {
 	/usr/bin/time -f '%M' -o "$1.kb" loom-spawn -j64 --no-progress \
 	    "$1" >"$1.out" 2>"$1.err" &
 	pid=$!
-	while ! sp=$(pgrep -P "$pid" -x loom-spawn); do
+	# time's child: loom-spawn (under make valgrind, valgrind running
+	# it, which has another name).
+	while ! sp=$(pgrep -P "$pid"); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.01
 	done

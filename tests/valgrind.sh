@@ -24,16 +24,18 @@ set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 vg=${VALGRIND_DIR:-$top/build/valgrind}
-command -v valgrind >/dev/null || { echo "valgrind: not installed" >&2;
+valgrind=$(command -v valgrind) || { echo "valgrind: not installed" >&2;
     exit 2; }
 rm -rf "$vg"
 mkdir -p "$vg/bin" "$vg/real/bin" "$vg/build" "$vg/logs"
-for d in tests share man bench; do
+for d in tests share man bench README.md; do
 	ln -s "$top/$d" "$vg/$d"
 done
 # Copies, not links, where a test looks for loom's own sources there.
 cp -R "$top/lib" "$top/cmd" "$vg/"
 ln -s "$top/build/libloom.a" "$vg/build/libloom.a"
+# Where loom-spawn looks for share/ beside its bin/ (the engine's job.pl).
+ln -s "$top/share" "$vg/real/share"
 # The real compile command (tests build drivers with it), plus a flag
 # that changes nothing but makes test_helper shrink the scale tests.
 printf '%s -fsanitize-recover=all\n' "$(cat "$top/build/flags")" \
@@ -43,7 +45,7 @@ for p in "$top"/bin/loom-*; do
 	cp "$p" "$vg/real/bin/$name"
 	cat >"$vg/bin/$name" <<EOF
 #!/bin/sh
-exec valgrind -q --error-exitcode=99 --leak-check=full \\
+exec $valgrind -q --error-exitcode=99 --leak-check=full \\
     --show-leak-kinds=definite,indirect \\
     --errors-for-leak-kinds=definite,indirect \\
     --suppressions="$top/tests/valgrind.supp" \\
