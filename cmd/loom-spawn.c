@@ -94,7 +94,10 @@ struct task {
 struct job {
 	long		 t;		/* -1: the slot is free */
 	struct loom_proc p;
-	int		 outfd;
+	int		 outfd;		/* OUTPUT.tmp; under the loom engine
+					 * -1 until stdout says something */
+	int		 opipe, opw;	/* the stdout pipe's two ends */
+	int		 outerr;	/* errno of a write to outfd, or 0 */
 	int		 errfd, errw;	/* the stderr pipe's two ends */
 	int		 logfd;		/* -1 until stderr says something */
 	int		 attempt;
@@ -135,6 +138,7 @@ static char		 plan_path[PATH_MAX], log_dir[PATH_MAX];
 static char		 lock_path[PATH_MAX], empty_path[PATH_MAX + 8];
 static int		 lockfd = -1, dirfd = -1;
 static int		 lock_stale;	/* a task has ended since write_lock */
+static int		 stale_tmps;	/* an earlier run was killed mid-way */
 static char		 iteration[32];
 static char		**baseenv;
 static size_t		 nbaseenv;
@@ -829,8 +833,7 @@ wait_orphans(FILE *fp)
 	unsigned ev;
 
 	if (getline(&line, &cap, fp) == -1 ||
-	    sscanf(line, "loom-spawn %*s %63s", boot) != 1 ||
-	    strcmp(boot, boot_id) != 0) {
+	    sscanf(line, "loom-spawn %*s %63s", boot) != 1) {
 		free(line);
 		return;
 	}
@@ -846,6 +849,11 @@ wait_orphans(FILE *fp)
 		pg[n++] = pgid;
 	}
 	free(line);
+	/* It was killed while tasks ran: their OUTPUT.tmp may be left. */
+	stale_tmps = n > 0;
+	/* Groups from before a reboot are not ours. */
+	for (i = 0; i < n && strcmp(boot, boot_id) != 0; i++)
+		pg[i] = 0;
 	for (;;) {
 		alive = 0;
 		for (i = 0; i < n; i++) {
@@ -923,9 +931,16 @@ prepare_workdir(void)
 	if (mkdirs(p) == -1)
 		err(2, "%s", log_dir);
 	take_lock();
-	for (i = 0; i < graph->n; i++)
+	for (i = 0; i < graph->n; i++) {
 		if (mkdirs(tasks[i].out) == -1)
 			err(2, "%s", tasks[i].out);
+		/* A quiet task makes no OUTPUT.tmp, so would leave one a
+		 * killed run left. */
+		if (stale_tmps) {
+			snprintf(p, sizeof(p), "%s.tmp", tasks[i].out);
+			unlink(p);
+		}
+	}
 	write_plan();
 	/* The file every quiet task's log is a link to (see open_log). */
 	snprintf(empty_path, sizeof(empty_path), "%s/.empty", log_dir);
@@ -1110,9 +1125,9 @@ launch(struct job *jb, const struct task *tk, char *e)
 		return engine_launch(jb, tk, e);
 	if (tk->run == NULL && adapter != NULL)
 		return loom_proc_exec(&jb->p, adapter_argv, jb->env,
-		    jb->outfd, jb->errw, r->line, r->len, e);
+		    jb->opw, jb->errw, r->line, r->len, e);
 	return loom_proc_start(&jb->p, task_command(tk), jb->env,
-	    jb->outfd, jb->errw, r->line, r->len, e);
+	    jb->opw, jb->errw, r->line, r->len, e);
 }
 
 /* ---- what loom-spawn writes ------------------------------------ */
@@ -1313,6 +1328,131 @@ stop_job(struct job *jb, int sig)
 	}
 }
 
+static void
+close_fd(int *fdp)
+{
+	if (*fdp != -1)
+		close(*fdp);
+	*fdp = -1;
+}
+
+/* Makes path a link to the run's empty file, in place of whatever was
+ * there: no new inode, which costs more than the rest of starting a
+ * task on some disks.  A new empty file where a link cannot be made. */
+static void
+empty_file(const char *path)
+{
+	int fd;
+
+	if (link(empty_path, path) == 0)
+		return;
+	if (errno == EEXIST && unlink(path) == 0 &&
+	    link(empty_path, path) == 0)
+		return;
+	if (errno == EMLINK) {
+		/* A file takes at most so many links (65,000 on ext4):
+		 * a new empty file for the next ones. */
+		unlink(empty_path);
+		close(open(empty_path, O_WRONLY | O_CREAT | O_EXCL |
+		    O_CLOEXEC | O_NOFOLLOW, 0666));
+		if (link(empty_path, path) == 0)
+			return;
+	}
+	unlink(path);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0666)) != -1)
+		close(fd);
+}
+
+/* Creates tk's OUTPUT.tmp, never writing through a file or a link left
+ * in its place (O_EXCL), which is removed first.  A descriptor or -1. */
+static int
+open_output(const struct task *tk)
+{
+	char *tmp = path_plus(tk->out, ".tmp", "", "");
+	int fd, e;
+
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	if (fd == -1 && errno == EEXIST && unlink(tmp) == 0)
+		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	e = errno;
+	free(tmp);
+	errno = e;
+	return fd;
+}
+
+/* The output cannot be written (a full disk): the task has failed, and
+ * is ended as on a timeout, TERM then KILL. */
+static void
+output_lost(struct job *jb, int e)
+{
+	char *tmp = path_plus(tasks[jb->t].out, ".tmp", "", "");
+
+	warnx("%s: %s", tmp, strerror(e));
+	free(tmp);
+	jb->outerr = e;
+	if (jb->p.pid > 0) {
+		kill_job(jb, SIGTERM);
+		if (jb->killat == 0)
+			jb->killat = loom_mono() + opt.grace;
+	}
+}
+
+/*
+ * Moves what waits in jb's stdout pipe into its OUTPUT.tmp, created at
+ * the first byte.  A write the disk refuses fails the task (outerr);
+ * the rest of its stdout is read and dropped.  Reads at most max times.
+ * Returns 0 at the end of the pipe (then closed), else 1.
+ */
+static int
+read_stdout(struct job *jb, int max)
+{
+	static char buf[65536];
+	ssize_t n, w, off;
+
+	while (max-- > 0) {
+		n = read(jb->opipe, buf, sizeof(buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return 1;
+		if (n <= 0)
+			break;
+		if (jb->outerr != 0)
+			continue;
+		if (jb->outfd == -1 &&
+		    (jb->outfd = open_output(&tasks[jb->t])) == -1) {
+			output_lost(jb, errno);
+			continue;
+		}
+		for (off = 0; off < n; off += w)
+			if ((w = write(jb->outfd, buf + off,
+			    (size_t)(n - off))) == -1) {
+				if (errno == EINTR) {
+					w = 0;
+					continue;
+				}
+				output_lost(jb, errno);
+				break;
+			}
+	}
+	if (max >= 0) {
+		close_fd(&jb->opipe);
+		return 0;
+	}
+	return 1;
+}
+
+/* The task's process has ended: what it wrote is all in the pipe by
+ * now.  What something it left in the background writes later is not
+ * its output: that loses its stdout (EPIPE). */
+static void
+end_stdout(struct job *jb)
+{
+	if (jb->opipe != -1 && read_stdout(jb, 64) == 1)
+		close_fd(&jb->opipe);
+}
+
 /* Opens task t's log for appending: a file of its own, never the run's
  * empty file it may still be a link to. */
 static int
@@ -1410,8 +1550,14 @@ finish(struct job *jb, int ws)
 	    jb->timedout ? "timeout" : "failed";
 	tmp = path_plus(tk->out, ".tmp", "", "");
 	failed = path_plus(tk->out, ".failed", "", "");
-	if (fstat(jb->outfd, &sb) == -1)
+	if (jb->outfd == -1)
+		sb.st_size = 0;
+	else if (fstat(jb->outfd, &sb) == -1)
 		sb.st_size = -1;
+	if (ok && jb->outerr != 0) {
+		ok = 0;
+		st = "failed";
+	}
 	/* An empty output hashes to the start value: nothing to read. */
 	if (ok && sb.st_size == 0)
 		tk->outhash = LOOM_FNV_INIT;
@@ -1420,20 +1566,27 @@ finish(struct job *jb, int ws)
 		ok = 0;
 		st = "failed";
 	}
-	close(jb->outfd);
-	jb->outfd = -1;
-	if (ok) {
-		if (rename(tmp, tk->out) == -1) {
+	/* Nothing came on stdout: the output is a link to the run's empty
+	 * file (no new inode), made in place when there is none yet, else
+	 * renamed over it. */
+	if (jb->outfd == -1 && ok && link(empty_path, tk->out) == 0) {
+		unlink(failed);
+		output = tk->out;
+	} else {
+		if (jb->outfd == -1)
+			empty_file(tmp);
+		close_fd(&jb->outfd);
+		if (ok && rename(tmp, tk->out) == -1) {
 			warn("%s", tk->out);
 			ok = 0;
 			st = "failed";
-		} else {
+		} else if (ok) {
 			unlink(failed);
 			output = tk->out;
 		}
+		if (!ok && rename(tmp, failed) == 0)
+			output = failed;
 	}
-	if (!ok && rename(tmp, failed) == 0)
-		output = failed;
 	joblog_line(jb, end, ws != NOWAIT && WIFEXITED(ws) ?
 	    WEXITSTATUS(ws) : -1, ws != NOWAIT && WIFSIGNALED(ws) ?
 	    WTERMSIG(ws) : 0, sb.st_size > 0 ? sb.st_size : 0);
@@ -1464,6 +1617,7 @@ attempt_ended(struct job *jb, int ws)
 		kill_job(jb, SIGKILL);
 	loom_proc_close(&jb->p);
 	lock_stale = 1;		/* rewritten at the next start, or in run() */
+	end_stdout(jb);
 	end_stderr(jb);
 	jb->deadline = jb->killat = 0;
 	if ((jb->timedout || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) &&
@@ -1471,8 +1625,7 @@ attempt_ended(struct job *jb, int ws)
 	    jb->attempt <= tasks[jb->t].retries) {
 		pause = opt.retry_delay * pow(2, jb->attempt - 1);
 		jb->wakeat = loom_mono() + (pause < 60 ? pause : 60);
-		close(jb->outfd);
-		jb->outfd = -1;
+		close_fd(&jb->outfd);
 		return;
 	}
 	finish(jb, ws);
@@ -1482,30 +1635,33 @@ static void
 start_attempt(struct job *jb)
 {
 	struct task *tk = &tasks[jb->t];
-	char e[LOOM_ERRLEN], *tmp;
-	int fds[2] = { -1, -1 };
+	char e[LOOM_ERRLEN];
+	int fds[2] = { -1, -1 }, ofds[2] = { -1, -1 };
 	jv rec;
 
 	jb->attempt++;
 	jb->wakeat = 0;
 	jb->timedout = 0;
-	/* O_EXCL: never written through a file or link left in its
-	 * place, which is removed first (one call in the common case). */
-	tmp = path_plus(tk->out, ".tmp", "", "");
-	jb->outfd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-	if (jb->outfd == -1 && errno == EEXIST && unlink(tmp) == 0)
-		jb->outfd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-		    0666);
-	free(tmp);
+	jb->outerr = 0;
+	/* The loom engine takes stdout through a pipe and makes the
+	 * output's file at its first byte (read_stdout): a task quiet on
+	 * stdout costs no new file.  The parallel engine's job writes
+	 * the file itself. */
+	if (eng != NULL)
+		jb->outfd = open_output(tk);
+	else if (loom_proc_pipe(ofds) == -1)
+		warn("pipe");
+	jb->opipe = ofds[0];
+	jb->opw = ofds[1];
 	/* The log holds this run's stderr only.  Until the first byte
 	 * comes (read_stderr) it is a link to the run's empty file, which
 	 * costs no new file: it says the task started (loom status). */
-	if (jb->attempt == 1 &&
-	    (eng != NULL || link(empty_path, tk->log) == -1)) {
+	if (jb->attempt == 1 && eng == NULL)
+		empty_file(tk->log);
+	else if (jb->attempt == 1) {
 		unlink(tk->log);
-		if (eng != NULL || link(empty_path, tk->log) == -1)
-			close(open(tk->log, O_WRONLY | O_CREAT | O_CLOEXEC |
-			    O_NOFOLLOW, 0666));
+		close(open(tk->log, O_WRONLY | O_CREAT | O_CLOEXEC |
+		    O_NOFOLLOW, 0666));
 	}
 	/* The parallel engine's job appends stderr to the log itself. */
 	if (eng == NULL && loom_proc_pipe(fds) == -1)
@@ -1519,28 +1675,23 @@ start_attempt(struct job *jb)
 		jb->first = jb->start;
 		jb->seq = ++seq;
 	}
-	if (jb->outfd == -1 || (eng == NULL && jb->errw == -1) ||
+	if ((eng != NULL && jb->outfd == -1) ||
+	    (eng == NULL && (jb->opw == -1 || jb->errw == -1)) ||
 	    launch(jb, tk, e) == -1) {
-		if (jb->outfd == -1)
+		if (eng != NULL && jb->outfd == -1)
 			warn("%s", tk->out);
-		else if (eng != NULL || jb->errw != -1)
+		else if (eng != NULL || (jb->opw != -1 && jb->errw != -1))
 			warnx("%s", e);
-		if (jb->outfd == -1 && (jb->outfd = open("/dev/null",
-		    O_RDONLY | O_CLOEXEC)) == -1)
-			err(2, "/dev/null");
-		if (jb->errw != -1)
-			close(jb->errw);
-		if (jb->errfd != -1)
-			close(jb->errfd);
-		jb->errfd = jb->errw = -1;
+		close_fd(&jb->errw);
+		close_fd(&jb->errfd);
+		close_fd(&jb->opw);
+		close_fd(&jb->opipe);
 		jb->p.pid = 0;
 		finish(jb, 127 << 8);
 		return;
 	}
-	if (jb->errw != -1) {
-		close(jb->errw);
-		jb->errw = -1;
-	}
+	close_fd(&jb->errw);
+	close_fd(&jb->opw);
 	jb->deadline = tk->timeout > 0 && eng == NULL ?
 	    loom_mono() + tk->timeout : 0;
 	write_lock();
@@ -1581,7 +1732,7 @@ dispatch(void)
 		memset(jb, 0, sizeof(*jb));
 		jb->t = t;
 		jb->p.infd = jb->outfd = jb->logfd = -1;
-		jb->errfd = jb->errw = -1;
+		jb->errfd = jb->errw = jb->opipe = jb->opw = -1;
 		njobs++;
 		status.running = njobs;
 		start_attempt(jb);
@@ -1757,16 +1908,17 @@ static void
 run(int wakefd)
 {
 	struct pollfd *pfd = NULL;
-	struct job *jb, **fed, **heard;
+	struct job *jb, **fed, **heard, **told;
 	struct stat sb;
 	double wait;
 	unsigned ev;
-	size_t k, n, i, hbase, nerr, caplfd = 0;
+	size_t k, n, i, hbase, obase, nerr, caplfd = 0;
 	int ws, outpipe, ms_, pr;
 	pid_t pid;
 
 	if ((fed = calloc((size_t)opt.jobs + 1, sizeof(*fed))) == NULL ||
-	    (heard = calloc((size_t)opt.jobs + 1, sizeof(*heard))) == NULL)
+	    (heard = calloc((size_t)opt.jobs + 1, sizeof(*heard))) == NULL ||
+	    (told = calloc((size_t)opt.jobs + 1, sizeof(*told))) == NULL)
 		err(2, NULL);
 	outpipe = fstat(1, &sb) == 0 && (S_ISFIFO(sb.st_mode) ||
 	    S_ISSOCK(sb.st_mode));
@@ -1791,7 +1943,7 @@ run(int wakefd)
 		if (wait > 3600)	/* a poll timeout fits in an int */
 			wait = 3600;
 		ms_ = wait < 0 ? -1 : (int)ceil(wait * 1000);
-		if (loom_grow((void **)&pfd, &caplfd, (size_t)opt.jobs * 2 +
+		if (loom_grow((void **)&pfd, &caplfd, (size_t)opt.jobs * 3 +
 		    3 + nlingers, sizeof(*pfd)) != 0)
 			err(2, NULL);
 		n = 0;
@@ -1820,6 +1972,14 @@ run(int wakefd)
 				pfd[n++].events = POLLIN;
 			}
 		heard[i] = NULL;
+		obase = n;
+		for (k = i = 0; k < (size_t)opt.jobs; k++)
+			if (jobs[k].t != -1 && jobs[k].opipe != -1) {
+				told[i++] = &jobs[k];
+				pfd[n].fd = jobs[k].opipe;
+				pfd[n++].events = POLLIN;
+			}
+		told[i] = NULL;
 		nerr = n;
 		for (k = 0; k < nlingers; k++) {
 			pfd[n].fd = lingers[k].fd;
@@ -1858,6 +2018,9 @@ run(int wakefd)
 			    read_stderr(heard[i]->errfd, &heard[i]->logfd,
 			    heard[i]->t, 4) == 0)
 				heard[i]->errfd = -1;
+		for (i = 0; told[i] != NULL; i++)
+			if (pfd[obase + i].revents != 0)
+				read_stdout(told[i], 4);
 		hear_lingers(pfd + nerr, n - nerr);
 		if (eng != NULL && !engine_eof &&
 		    loom_engine_read(eng, engine_done, NULL) == 1)
@@ -1873,6 +2036,7 @@ run(int wakefd)
 	free(pfd);
 	free(fed);
 	free(heard);
+	free(told);
 }
 
 /* After a stop: every task that never ran is cancelled. */

@@ -5,6 +5,7 @@
 
 load test_helper
 load spawn_helper
+bats_require_minimum_version 1.5.0
 
 teardown() {
 	if mountpoint -q "$BATS_TEST_TMPDIR/loom" 2>/dev/null; then
@@ -87,11 +88,57 @@ small_disk() {
 	[ "$(stat -c %s loom/logs/general_a.log)" -eq "$size" ]
 	[ "$(cat loom/outputs/a.json)" = done ]
 	rm loom/logs/general_a.log
-	# The log is a file the task writes itself: no copy passes through
-	# loom-spawn, whose peak stays that of an idle process.
+	# It passes through loom-spawn 64 KiB at a time, never held whole:
+	# the peak stays that of an idle process.
 	rss=$(awk '/^rss/ { print $2 }' rss)
 	[ -n "$TEST_SANITIZED" ] || [ "$rss" -lt 10000 ] ||
 	    fail "loom-spawn peaked at $rss KB"
+}
+
+@test "a quarter gigabyte on a task's stdout goes whole to its output, loom-spawn stays small" {
+	local size=$((256 * 1024 * 1024)) rss
+	task a 0 '[]' "head -c $size /dev/zero; echo done >&2" >plan
+	task b 1 '["a"]' 'wc -c <"$LOOM_DEPS"' >>plan
+	run /usr/bin/time -f 'rss %M' -o rss loom-spawn -j2 --no-progress plan
+	assert_success
+	[ "$(stat -c %s loom/outputs/a.json)" -eq "$size" ]
+	[ "$(cat loom/outputs/b.json)" -eq "$size" ]
+	[ "$(cat loom/logs/general_a.log)" = done ]
+	rm loom/outputs/a.json
+	rss=$(awk '/^rss/ { print $2 }' rss)
+	[ -n "$TEST_SANITIZED" ] || [ "$rss" -lt 10000 ] ||
+	    fail "loom-spawn peaked at $rss KB"
+}
+
+@test "what a task's background process writes after the task ended is not its output" {
+	task a 0 '[]' '(sleep 0.5; echo late; echo gone >bg) & echo now' >plan
+	task b 1 '["a"]' 'cat "$LOOM_DEPS"' >>plan
+	run loom-spawn -j2 --no-progress plan
+	assert_success
+	[ "$(cat loom/outputs/a.json)" = now ]
+	[ "$(cat loom/outputs/b.json)" = now ]
+	sleep 1
+	# Its write failed (EPIPE): the next command never ran.
+	[ "$(cat loom/outputs/a.json)" = now ]
+	[ ! -e bg ]
+}
+
+@test "a quiet task's output and log are links to one empty file, not new files" {
+	local i
+	for i in 1 2 3; do task "t$i" 0 '[]' 'true'; done >plan
+	task loud 0 '[]' 'echo out; echo err >&2' >>plan
+	run loom-spawn -j2 --no-progress plan
+	assert_success
+	# Three outputs and three logs, one inode; the loud task's own.
+	run stat -c '%i %s' loom/outputs/t1.json loom/outputs/t2.json \
+	    loom/outputs/t3.json loom/logs/general_t1.log
+	[ "$(printf '%s\n' "$output" | sort -u | wc -l)" -eq 1 ]
+	assert_line --index 0 --regexp ' 0$'
+	[ "$(stat -c %h loom/outputs/t1.json)" -ge 6 ]
+	[ "$(stat -c %h loom/outputs/loud.json)" -eq 1 ]
+	[ "$(cat loom/outputs/loud.json)" = out ]
+	[ "$(stat -c %h loom/logs/general_loud.log)" -eq 1 ]
+	[ "$(cat loom/logs/general_loud.log)" = err ]
 }
 
 @test "a full disk: the task whose output overflows fails, nothing half-written in place" {
@@ -102,12 +149,18 @@ small_disk() {
 		task after 2 '["big"]' 'echo after >>../ran'
 		task small 1 '["first"]' 'true'
 	} >plan
-	run loom-spawn -j1 --no-progress plan
+	run --separate-stderr loom-spawn -j1 --no-progress plan
 	assert_failure 1
 	echo "$output" >out
 	[ "$(status_of out first)" = ok ]
+	# loom-spawn writes the output: it sees the disk refuse it, says
+	# so, and ends the task (TERM).
+	assert_equal "$stderr" \
+	    "loom-spawn: loom/outputs/big.json.tmp: No space left on device"
 	[ "$(jq -c 'select(.type == "result" and .id == "big") |
-	    [.status, .exit]' out)" = '["failed",1]' ]
+	    [.status, .exit, .signal]' out)" = '["failed",null,15]' ] ||
+	[ "$(jq -c 'select(.type == "result" and .id == "big") |
+	    [.status, .exit, .signal]' out)" = '["failed",0,null]' ]
 	[ "$(status_of out after)" = skipped ]
 	[ "$(status_of out small)" = ok ]
 	# What the task managed to write is kept aside, never in place.

@@ -288,6 +288,22 @@ start
 end"
 }
 
+@test "after kill -9, a task quiet on its next run leaves no OUTPUT.tmp behind" {
+	# First run: it writes, then is killed with loom-spawn; the next
+	# run it writes nothing, so makes no OUTPUT.tmp of its own.
+	task a 0 '[]' 'if [ -e seen ]; then exit 0; fi; touch seen
+echo partial; exec sleep 0.5' >plan
+	spawn_bg --no-progress
+	wait_for test -s loom/outputs/a.json.tmp
+	kill -9 "$spawn"
+	wait "$spawn" || true
+	run loom-spawn --no-progress --resume plan
+	assert_success
+	run ls -A loom/outputs
+	assert_output a.json
+	[ ! -s loom/outputs/a.json ]
+}
+
 @test "a second loom-spawn on the same work directory refuses to run" {
 	task a 0 '[]' 'until [ -f go ]; do sleep 0.05; done' >plan
 	spawn_bg --no-progress
