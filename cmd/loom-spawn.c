@@ -28,6 +28,10 @@
 #include "loom.h"
 #include "engine.h"
 
+#ifndef F_GETPIPE_SZ
+#define F_GETPIPE_SZ	1032	/* Linux's, hidden without _GNU_SOURCE */
+#endif
+
 static const char usage_text[] =
 "usage: loom-spawn [-j N] [--agent CMD] [--barrier] [--dry-run]\n"
 "                  [--engine loom | parallel] [--grace SECONDS]\n"
@@ -1339,16 +1343,16 @@ close_fd(int *fdp)
 /* Makes path a link to the run's empty file, in place of whatever was
  * there: no new inode, which costs more than the rest of starting a
  * task on some disks.  A new empty file where a link cannot be made. */
-static void
+static int
 empty_file(const char *path)
 {
 	int fd;
 
 	if (link(empty_path, path) == 0)
-		return;
+		return 0;
 	if (errno == EEXIST && unlink(path) == 0 &&
 	    link(empty_path, path) == 0)
-		return;
+		return 0;
 	if (errno == EMLINK) {
 		/* A file takes at most so many links (65,000 on ext4):
 		 * a new empty file for the next ones. */
@@ -1356,12 +1360,14 @@ empty_file(const char *path)
 		close(open(empty_path, O_WRONLY | O_CREAT | O_EXCL |
 		    O_CLOEXEC | O_NOFOLLOW, 0666));
 		if (link(empty_path, path) == 0)
-			return;
+			return 0;
 	}
 	unlink(path);
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0666)) != -1)
-		close(fd);
+	    0666)) == -1)
+		return -1;
+	close(fd);
+	return 0;
 }
 
 /* Creates tk's OUTPUT.tmp, never writing through a file or a link left
@@ -1444,13 +1450,28 @@ read_stdout(struct job *jb, int max)
 }
 
 /* The task's process has ended: what it wrote is all in the pipe by
- * now.  What something it left in the background writes later is not
- * its output: that loses its stdout (EPIPE). */
+ * now, one pipe's worth at most, which is all that is read.  What
+ * something it left in the background writes later is not its output:
+ * that loses its stdout (EPIPE). */
 static void
 end_stdout(struct job *jb)
 {
-	if (jb->opipe != -1 && read_stdout(jb, 64) == 1)
+	int cap;
+
+	if (jb->opipe == -1)
+		return;
+	cap = fcntl(jb->opipe, F_GETPIPE_SZ);
+	if (read_stdout(jb, cap > 65536 ? (cap + 65535) / 65536 : 1) == 1)
 		close_fd(&jb->opipe);
+}
+
+static void
+unlink_tmp(const struct task *tk)
+{
+	char *tmp = path_plus(tk->out, ".tmp", "", "");
+
+	unlink(tmp);
+	free(tmp);
 }
 
 /* Opens task t's log for appending: a file of its own, never the run's
@@ -1573,8 +1594,11 @@ finish(struct job *jb, int ws)
 		unlink(failed);
 		output = tk->out;
 	} else {
-		if (jb->outfd == -1)
-			empty_file(tmp);
+		if (jb->outfd == -1 && empty_file(tmp) == -1) {
+			warn("%s", tmp);
+			ok = 0;
+			st = "failed";
+		}
 		close_fd(&jb->outfd);
 		if (ok && rename(tmp, tk->out) == -1) {
 			warn("%s", tk->out);
@@ -1625,6 +1649,10 @@ attempt_ended(struct job *jb, int ws)
 	    jb->attempt <= tasks[jb->t].retries) {
 		pause = opt.retry_delay * pow(2, jb->attempt - 1);
 		jb->wakeat = loom_mono() + (pause < 60 ? pause : 60);
+		/* Each attempt's output starts empty: a quiet retry must
+		 * not leave this one's bytes behind. */
+		if (eng == NULL && jb->outfd != -1)
+			unlink_tmp(&tasks[jb->t]);
 		close_fd(&jb->outfd);
 		return;
 	}

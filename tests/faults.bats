@@ -123,6 +123,16 @@ small_disk() {
 	[ ! -e bg ]
 }
 
+@test "a retry that writes nothing leaves no bytes of the attempt before it" {
+	task a 0 '[]' 'if [ "$LOOM_ATTEMPT" = 1 ]; then echo first; exit 1; fi' \
+	    '{"retries": 1}' >plan
+	run loom-spawn --retry-delay 0.1 --no-progress plan
+	assert_success
+	run ls -A loom/outputs
+	assert_output a.json
+	[ ! -s loom/outputs/a.json ]
+}
+
 @test "a quiet task's output and log are links to one empty file, not new files" {
 	local i
 	for i in 1 2 3; do task "t$i" 0 '[]' 'true'; done >plan
