@@ -16,6 +16,7 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -1932,6 +1933,26 @@ engine_lost(void)
 		}
 }
 
+/* Adds to pfd, from *np on, the descriptor at offset off in every
+ * running job that has one open, and the job to list (NULL-ended). */
+static void
+watch(struct pollfd *pfd, size_t *np, struct job **list, size_t off,
+    short events)
+{
+	size_t k, i = 0;
+	int fd;
+
+	for (k = 0; k < (size_t)opt.jobs; k++) {
+		if (jobs[k].t == -1 ||
+		    (fd = *(int *)(void *)((char *)&jobs[k] + off)) == -1)
+			continue;
+		list[i++] = &jobs[k];
+		pfd[*np].fd = fd;
+		pfd[(*np)++].events = events;
+	}
+	list[i] = NULL;
+}
+
 static void
 run(int wakefd)
 {
@@ -1985,29 +2006,11 @@ run(int wakefd)
 			pfd[n].fd = loom_engine_fd(eng);
 			pfd[n++].events = POLLIN;
 		}
-		for (k = i = 0; k < (size_t)opt.jobs; k++)
-			if (jobs[k].t != -1 && jobs[k].p.infd != -1) {
-				fed[i++] = &jobs[k];
-				pfd[n].fd = jobs[k].p.infd;
-				pfd[n++].events = POLLOUT;
-			}
-		fed[i] = NULL;
+		watch(pfd, &n, fed, offsetof(struct job, p.infd), POLLOUT);
 		hbase = n;
-		for (k = i = 0; k < (size_t)opt.jobs; k++)
-			if (jobs[k].t != -1 && jobs[k].errfd != -1) {
-				heard[i++] = &jobs[k];
-				pfd[n].fd = jobs[k].errfd;
-				pfd[n++].events = POLLIN;
-			}
-		heard[i] = NULL;
+		watch(pfd, &n, heard, offsetof(struct job, errfd), POLLIN);
 		obase = n;
-		for (k = i = 0; k < (size_t)opt.jobs; k++)
-			if (jobs[k].t != -1 && jobs[k].opipe != -1) {
-				told[i++] = &jobs[k];
-				pfd[n].fd = jobs[k].opipe;
-				pfd[n++].events = POLLIN;
-			}
-		told[i] = NULL;
+		watch(pfd, &n, told, offsetof(struct job, opipe), POLLIN);
 		nerr = n;
 		for (k = 0; k < nlingers; k++) {
 			pfd[n].fd = lingers[k].fd;
