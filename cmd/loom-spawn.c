@@ -1406,6 +1406,58 @@ output_lost(struct job *jb, int e)
 }
 
 /*
+ * Reads what waits in the pipe fd, at most max times, and hands each
+ * piece to put(arg, buf, len).  Returns 0 at the end of the pipe (left
+ * open for the caller to close), else 1.
+ */
+static int
+pump(int fd, int max, void (*put)(void *, const char *, size_t),
+    void *arg)
+{
+	static char buf[65536];
+	ssize_t n;
+
+	while (max-- > 0) {
+		n = read(fd, buf, sizeof(buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return 1;
+		if (n <= 0)
+			return 0;
+		put(arg, buf, (size_t)n);
+	}
+	return 1;
+}
+
+/* pump()'s sink for a task's stdout: its OUTPUT.tmp, made at the first
+ * byte; once a write has failed, the rest is dropped. */
+static void
+put_output(void *arg, const char *buf, size_t len)
+{
+	struct job *jb = arg;
+	size_t off;
+	ssize_t w;
+
+	if (jb->outerr != 0)
+		return;
+	if (jb->outfd == -1 &&
+	    (jb->outfd = open_output(&tasks[jb->t])) == -1) {
+		output_lost(jb, errno);
+		return;
+	}
+	for (off = 0; off < len; off += (size_t)w)
+		if ((w = write(jb->outfd, buf + off, len - off)) == -1) {
+			if (errno == EINTR) {
+				w = 0;
+				continue;
+			}
+			output_lost(jb, errno);
+			return;
+		}
+}
+
+/*
  * Moves what waits in jb's stdout pipe into its OUTPUT.tmp, created at
  * the first byte.  A write the disk refuses fails the task (outerr);
  * the rest of its stdout is read and dropped.  Reads at most max times.
@@ -1414,40 +1466,10 @@ output_lost(struct job *jb, int e)
 static int
 read_stdout(struct job *jb, int max)
 {
-	static char buf[65536];
-	ssize_t n, w, off;
-
-	while (max-- > 0) {
-		n = read(jb->opipe, buf, sizeof(buf));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			return 1;
-		if (n <= 0)
-			break;
-		if (jb->outerr != 0)
-			continue;
-		if (jb->outfd == -1 &&
-		    (jb->outfd = open_output(&tasks[jb->t])) == -1) {
-			output_lost(jb, errno);
-			continue;
-		}
-		for (off = 0; off < n; off += w)
-			if ((w = write(jb->outfd, buf + off,
-			    (size_t)(n - off))) == -1) {
-				if (errno == EINTR) {
-					w = 0;
-					continue;
-				}
-				output_lost(jb, errno);
-				break;
-			}
-	}
-	if (max >= 0) {
-		close_fd(&jb->opipe);
-		return 0;
-	}
-	return 1;
+	if (pump(jb->opipe, max, put_output, jb) == 1)
+		return 1;
+	close_fd(&jb->opipe);
+	return 0;
 }
 
 /* The task's process has ended: what it wrote is all in the pipe by
@@ -1495,6 +1517,27 @@ open_log(long t)
 	    O_NOFOLLOW, 0666);
 }
 
+/* pump()'s sink for a task's stderr: its log, made at the first byte.
+ * A log that cannot be written (a full disk) loses the task's stderr
+ * quietly, as when the task wrote it. */
+struct logsink {
+	int	*logfdp;	/* -1 until made, -2 once dropped */
+	long	 t;
+};
+
+static void
+put_log(void *arg, const char *buf, size_t len)
+{
+	struct logsink *ls = arg;
+
+	if (*ls->logfdp == -1 && (*ls->logfdp = open_log(ls->t)) == -1)
+		*ls->logfdp = -2;
+	if (*ls->logfdp >= 0 && write(*ls->logfdp, buf, len) != (ssize_t)len) {
+		close(*ls->logfdp);
+		*ls->logfdp = -2;
+	}
+}
+
 /*
  * Moves what waits in the stderr pipe fd of task t into its log, which
  * is created (as *logfdp) only when the first byte comes, so a task
@@ -1504,31 +1547,12 @@ open_log(long t)
 static int
 read_stderr(int fd, int *logfdp, long t, int max)
 {
-	static char buf[65536];
-	ssize_t n;
+	struct logsink ls = { logfdp, t };
 
-	while (max-- > 0) {
-		n = read(fd, buf, sizeof(buf));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			return 1;
-		if (n <= 0)
-			break;
-		/* A log that cannot be written (a full disk) loses the
-		 * task's stderr quietly, as when the task wrote it. */
-		if (*logfdp == -1 && (*logfdp = open_log(t)) == -1)
-			*logfdp = -2;	/* dropped from now on */
-		if (*logfdp >= 0 && write(*logfdp, buf, (size_t)n) != n) {
-			close(*logfdp);
-			*logfdp = -2;
-		}
-	}
-	if (max >= 0) {
-		close(fd);
-		return 0;
-	}
-	return 1;
+	if (pump(fd, max, put_log, &ls) == 1)
+		return 1;
+	close(fd);
+	return 0;
 }
 
 /* The task's process has ended: take what it wrote to stderr, and keep
