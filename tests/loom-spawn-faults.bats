@@ -442,37 +442,38 @@ d"
 	done
 }
 
+# refused_beside OUT: a task writing to loom/outputs/a.json and one to
+# OUT, the same file by another spelling, are refused: exit 1, OUT named,
+# nothing run, no plan written.
+refused_beside() {
+	{
+		task a 0 '[]' 'echo a >>ran; echo a'
+		task b 0 '[]' 'echo b >>ran; echo b' "{\"outputs_to\":\"$1\"}"
+	} >plan
+	run loom-spawn plan
+	[ "$status" -eq 1 ] || fail "$1: exit $status"
+	[[ "$output" == *"outputs_to \"$1\""* ]] || fail "$1: $output"
+	[ ! -e ran ] && [ ! -e loom/plan.json ] || fail "$1: ran"
+}
+
 @test "two outputs_to that are one file by another spelling are refused" {
+	local out
 	mkdir -p loom/outputs
 	ln -s . loom/outputs/self
 	for out in loom/outputs/self/a.json loom//outputs/a.json \
 	    loom/./outputs/a.json "$PWD/loom/outputs/a.json" \
 	    loom/outputs/self/a.json.tmp; do
-		{
-			task a 0 '[]' 'echo a >>ran; echo a'
-			task b 0 '[]' 'echo b >>ran; echo b' \
-			    "{\"outputs_to\":\"$out\"}"
-		} >plan
-		run loom-spawn plan
-		[ "$status" -eq 1 ] || fail "$out: exit $status"
-		[[ "$output" == *"outputs_to \"$out\""* ]] || fail "$out: $output"
-		[ ! -e ran ] && [ ! -e loom/plan.json ] || fail "$out: ran"
+		refused_beside "$out"
 	done
 }
 
 @test "one file by another spelling is refused before its directory exists" {
+	local out
 	for out in loom//outputs/a.json loom/./outputs/a.json \
 	    "$PWD/loom/outputs/a.json" loom/outputs/./a.json.failed; do
 		rm -rf loom
-		{
-			task a 0 '[]' 'echo a >>ran; echo a'
-			task b 0 '[]' 'echo b >>ran; echo b' \
-			    "{\"outputs_to\":\"$out\"}"
-		} >plan
-		run loom-spawn plan
-		[ "$status" -eq 1 ] || fail "$out: exit $status"
-		[[ "$output" == *"outputs_to \"$out\""* ]] || fail "$out: $output"
-		[ ! -e ran ] && [ ! -e loom ] || fail "$out: ran"
+		refused_beside "$out"
+		[ ! -e loom ] || fail "$out: made loom/"
 	done
 }
 
